@@ -1,0 +1,41 @@
+# The two commands of the quick start: `make up` and `make test`.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: up test install services services-down status lint bench
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	@$(PY) -m pip install -q -U pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@rm -f .venv/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+services: install
+	@scripts/services.sh up
+
+services-down:
+	@scripts/services.sh down
+
+status:
+	@scripts/services.sh status
+
+## Start the services and run Phony (edge, workers, projector, and the simulators when no
+## Twilio/OpenAI credentials are configured) on port 24187, in the foreground.
+up: services
+	@.venv/bin/phony serve
+
+lint: install
+	@.venv/bin/ruff check phony tests bench
+	@.venv/bin/ruff format --check phony tests bench
+	@.venv/bin/mypy
+
+## Install and start what is needed, then lint, type-check and run the whole suite.
+## pytest's exit code 5 (no tests collected) is a failure too.
+test: services lint
+	@.venv/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench: services
+	@$(PY) bench/rest.py

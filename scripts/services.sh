@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Phony's real servers on 127.0.0.1, installed and started by the project itself:
+#   Apache Kafka (KRaft, one combined node) from its Maven Central jars, FerretDB (MongoDB wire
+#   protocol, SQLite handler) built with `go install`, and Debian's redis-server.
+# Usage: scripts/services.sh up|down|status|install
+# Everything (downloads, builds, data, logs) lives under $PHONY_SERVICES_DIR (default .services/).
+# Servers given from outside (PHONY_KAFKA_BOOTSTRAP / PHONY_MONGODB_URL / PHONY_REDIS_URL) are not
+# started here.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=${PHONY_SERVICES_DIR:-$top/.services}
+kafka_port=${PHONY_SVC_KAFKA_PORT:-19092}
+kafka_cport=${PHONY_SVC_KAFKA_CONTROLLER_PORT:-19093}
+mongo_port=${PHONY_SVC_MONGO_PORT:-27018}
+redis_port=${PHONY_SVC_REDIS_PORT:-16379}
+ferretdb_version=v1.24.2
+mkdir -p "$dir/logs" "$dir/run" "$dir/bin"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port name seconds
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    port_open "$1" && return 0
+    sleep 0.1
+  done
+  log "$2 did not open port $1 in $3 s; see $dir/logs/$2.log"
+  tail -n 30 "$dir/logs/$2.log" >&2 || true
+  return 1
+}
+
+running() { [ -f "$dir/run/$1.pid" ] && kill -0 "$(cat "$dir/run/$1.pid")" 2>/dev/null; }
+
+# ---------------------------------------------------------------- install
+install_kafka() {
+  if compgen -G "$dir/kafka/lib/kafka_2.13-*.jar" >/dev/null; then return; fi
+  log "resolving Apache Kafka jars from Maven Central"
+  mvn -q -B -f "$top/scripts/kafka-pom.xml" -Dmaven.repo.local="$dir/m2" \
+    dependency:copy-dependencies -DoutputDirectory="$dir/kafka/lib.tmp" -DincludeScope=runtime
+  mv "$dir/kafka/lib.tmp" "$dir/kafka/lib"
+}
+
+install_ferretdb() {
+  if [ -x "$dir/bin/ferretdb" ]; then return; fi
+  log "building FerretDB $ferretdb_version with go install"
+  # FerretDB's cmd/ferretdb panics unless build/version/version.txt names its version (its own
+  # release builds generate that file), and the module cache is read-only to -overlay: so build
+  # from a writable copy of the module as downloaded from the Go module proxy.
+  local src="$dir/src/ferretdb-$ferretdb_version"
+  if [ ! -d "$src" ]; then
+    local mod
+    mod=$(GOPATH="$dir/go" GOFLAGS=-modcacherw GOTOOLCHAIN=local go mod download -json \
+      "github.com/FerretDB/FerretDB@$ferretdb_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    mkdir -p "$dir/src"
+    cp -r "$mod" "$src.tmp" && chmod -R u+w "$src.tmp"
+    echo "$ferretdb_version" >"$src.tmp/build/version/version.txt"
+    mv "$src.tmp" "$src"
+  fi
+  (cd "$src" && GOBIN="$dir/bin" GOPATH="$dir/go" GOFLAGS=-modcacherw GOTOOLCHAIN=local \
+    go install ./cmd/ferretdb)
+}
+
+install_redis() {
+  if command -v redis-server >/dev/null; then return; fi
+  log "installing redis-server from Debian"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q redis-server >/dev/null 2>&1 || {
+    $sudo apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q redis-server >/dev/null
+  }
+}
+
+# ---------------------------------------------------------------- start
+start_kafka() {
+  if [ -n "${PHONY_KAFKA_BOOTSTRAP:-}" ] || running kafka; then return; fi
+  install_kafka
+  local k="$dir/kafka"
+  mkdir -p "$k/data"
+  cat >"$k/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$kafka_cport
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_cport
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$k/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.retention.hours=-1
+EOF
+  cat >"$k/log4j2.properties" <<EOF
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = $dir/logs/kafka-server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.appinfo.name = org.apache.kafka.common.utils.AppInfoParser
+logger.appinfo.level = INFO
+EOF
+  local cp="$k/lib/*"
+  if [ ! -f "$k/data/meta.properties" ]; then
+    local id
+    id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    java -cp "$cp" -Dlog4j2.configurationFile="$k/log4j2.properties" kafka.tools.StorageTool format \
+      -t "$id" -c "$k/server.properties" --standalone --ignore-formatted >"$dir/logs/kafka-format.log" 2>&1
+  fi
+  log "starting Kafka on 127.0.0.1:$kafka_port"
+  nohup java -Xmx512m -Xms256m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$k/log4j2.properties" \
+    -cp "$cp" kafka.Kafka "$k/server.properties" >"$dir/logs/kafka.log" 2>&1 &
+  echo $! >"$dir/run/kafka.pid"
+}
+
+start_ferretdb() {
+  if [ -n "${PHONY_MONGODB_URL:-}" ] || running ferretdb; then return; fi
+  install_ferretdb
+  mkdir -p "$dir/ferretdb/data" "$dir/ferretdb/state"
+  log "starting FerretDB on 127.0.0.1:$mongo_port"
+  nohup "$dir/bin/ferretdb" --handler=sqlite --sqlite-url="file:$dir/ferretdb/data/" \
+    --listen-addr="127.0.0.1:$mongo_port" --state-dir="$dir/ferretdb/state" \
+    --telemetry=disable --debug-addr=- --log-level=warn >"$dir/logs/ferretdb.log" 2>&1 &
+  echo $! >"$dir/run/ferretdb.pid"
+}
+
+start_redis() {
+  if [ -n "${PHONY_REDIS_URL:-}" ] || running redis; then return; fi
+  install_redis
+  log "starting Redis on 127.0.0.1:$redis_port"
+  nohup redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+    --daemonize no --dir "$dir/run" >"$dir/logs/redis.log" 2>&1 &
+  echo $! >"$dir/run/redis.pid"
+}
+
+# ---------------------------------------------------------------- status
+status() {
+  local rc=0
+  if port_open "$kafka_port"; then
+    # The broker reports its own version when it starts (AppInfoParser's log line).
+    printf 'kafka     up    127.0.0.1:%s  %s\n' "$kafka_port" \
+      "$(grep -ho 'Kafka version: [^ ]*' "$dir/logs/kafka-server.log" 2>/dev/null | tail -n 1 | sed 's/Kafka version: /Apache Kafka /')"
+  else printf 'kafka     down  127.0.0.1:%s\n' "$kafka_port"; rc=1; fi
+  if port_open "$mongo_port"; then
+    printf 'ferretdb  up    127.0.0.1:%s  %s\n' "$mongo_port" "$("$top/.venv/bin/python" -c "
+import pymongo
+c = pymongo.MongoClient('mongodb://127.0.0.1:$mongo_port', serverSelectionTimeoutMS=2000)
+b = c.admin.command('buildInfo')
+print('FerretDB', b.get('ferretdbVersion') or b.get('ferretdb', {}).get('version'), '(MongoDB', b['version'] + ')')
+" 2>/dev/null || echo unknown)"
+  else printf 'ferretdb  down  127.0.0.1:%s\n' "$mongo_port"; rc=1; fi
+  if port_open "$redis_port"; then
+    printf 'redis     up    127.0.0.1:%s  Redis %s\n' "$redis_port" \
+      "$(redis-cli -p "$redis_port" info server 2>/dev/null | tr -d '\r' | sed -n 's/^redis_version://p')"
+  else printf 'redis     down  127.0.0.1:%s\n' "$redis_port"; rc=1; fi
+  return $rc
+}
+
+up() {
+  # Installs run in parallel on a fresh machine: the Go build and the Maven fetch are the slow parts.
+  install_kafka & local a=$!
+  install_ferretdb & local b=$!
+  install_redis & local c=$!
+  wait $a && wait $b && wait $c
+  start_redis
+  start_ferretdb
+  start_kafka
+  [ -n "${PHONY_REDIS_URL:-}" ] || wait_port "$redis_port" redis 10
+  [ -n "${PHONY_MONGODB_URL:-}" ] || wait_port "$mongo_port" ferretdb 20
+  [ -n "${PHONY_KAFKA_BOOTSTRAP:-}" ] || wait_port "$kafka_port" kafka 60
+}
+
+down() {
+  local s
+  for s in kafka ferretdb redis; do
+    if running "$s"; then
+      log "stopping $s"
+      kill "$(cat "$dir/run/$s.pid")" 2>/dev/null || true
+      for _ in $(seq 1 100); do running "$s" || break; sleep 0.1; done
+      running "$s" && kill -9 "$(cat "$dir/run/$s.pid")" 2>/dev/null || true
+    fi
+    rm -f "$dir/run/$s.pid"
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  install) install_kafka; install_ferretdb; install_redis ;;
+  *) echo "usage: $0 up|down|status|install" >&2; exit 2 ;;
+esac
