@@ -1,0 +1,99 @@
+"""The ``phony`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import typer
+from rich.console import Console
+
+from phony.config import Settings
+
+app = typer.Typer(help="Phony: an open backend for AI phone agents.", no_args_is_help=True)
+console = Console()
+
+
+def _settings(port: int | None = None) -> Settings:
+    settings = Settings()
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+@app.command()
+def serve(port: int | None = typer.Option(None, help="HTTP port (default PHONY_PORT, 24187)")) -> None:
+    """Run everything in one process: edge, worker and projector."""
+    from phony.serve import all_in_one, serve_http
+
+    settings = _settings(port)
+    asyncio.run(serve_http(all_in_one(settings), settings))
+
+
+@app.command()
+def edge(port: int | None = typer.Option(None, help="HTTP port (default PHONY_PORT, 24187)")) -> None:
+    """Run only the edge (REST, webhooks, WebSockets)."""
+    from phony.edge.app import create_app
+    from phony.serve import serve_http
+
+    settings = _settings(port)
+    asyncio.run(serve_http(create_app(settings), settings))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker: consumes commands, owns calls and aggregates on its partitions."""
+    from phony.serve import run_worker
+
+    asyncio.run(run_worker(_settings()))
+
+
+@app.command()
+def projector() -> None:
+    """Run a projector: keeps the MongoDB read models and feeds the live event streams."""
+    from phony.serve import run_projector
+
+    asyncio.run(run_projector(_settings()))
+
+
+@app.command()
+def rebuild() -> None:
+    """Drop the read models and rebuild them from the event log."""
+    from phony.projections.documents import mongo_client
+    from phony.projections.rebuild import rebuild as do_rebuild
+
+    settings = _settings()
+
+    async def main() -> int:
+        client = mongo_client(settings)
+        try:
+            return await do_rebuild(settings, client)
+        finally:
+            await client.close()
+
+    count = asyncio.run(main())
+    console.print(f"rebuilt read models of [bold]{settings.mongodb_db}[/] from {count} events")
+
+
+@app.command()
+def replay(
+    aggregate_id: str = typer.Argument(..., help="A call SID (or agent/tenant id)"),
+) -> None:
+    """Print an aggregate's events from the log, in order, as JSON lines."""
+    from phony.events.log import read_log
+
+    settings = _settings()
+
+    async def main() -> None:
+        async for logged in read_log(settings, aggregate_id=aggregate_id):
+            typer.echo(json.dumps(logged.event.public()))
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,112 @@
+"""The command bus: publish a command durably on Kafka and, for REST writes, wait until its result
+is projected (read-your-writes) or refused.
+
+Outcomes come back on one Redis channel per deployment; each edge process listens once and hands
+each outcome to the request waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
+
+from phony.commands.base import Command, CommandOutcome
+from phony.config import Settings
+from phony.events.log import Topics
+
+log = logging.getLogger(__name__)
+
+
+class CommandTimeout(Exception):
+    """The command is on the log but its result was not projected in time."""
+
+
+class CommandRejected(Exception):
+    """The worker refused the command; ``outcome`` carries the error for the caller."""
+
+    def __init__(self, outcome: CommandOutcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+def outcome_channel(settings: Settings) -> str:
+    """The Redis channel command outcomes are published on."""
+    return settings.channel("outcomes")
+
+
+class CommandBus:
+    """Sends commands; ``execute`` also waits for their outcome."""
+
+    def __init__(self, settings: Settings, broker: KafkaBroker, redis: Redis) -> None:
+        self._settings = settings
+        self._broker = broker
+        self._redis = redis
+        self._topics = Topics.of(settings)
+        self._waiting: dict[str, asyncio.Future[CommandOutcome]] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        """Subscribe to outcomes (before any command is sent, so none is missed)."""
+        self._listener = asyncio.create_task(self._listen(), name="command-outcomes")
+        await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._listener:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(outcome_channel(self._settings))
+                    self._subscribed.set()
+                    async for message in pubsub.listen():
+                        self._deliver(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis went away: keep trying, waiters time out meanwhile.
+                log.warning("outcome listener lost Redis; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+
+    def _deliver(self, data: bytes | str) -> None:
+        outcome = CommandOutcome.model_validate_json(data)
+        future = self._waiting.get(outcome.command_id)
+        if future is not None and not future.done():
+            future.set_result(outcome)
+
+    async def send(self, command: Command, topic: str | None = None) -> None:
+        """Publish ``command`` keyed by its aggregate and wait for Kafka's acknowledgement (acks=all)."""
+        await self._broker.publish(
+            command.model_dump_json().encode(),
+            topic or self._topics.commands,
+            key=command.aggregate_id.encode(),
+        )
+
+    async def execute(self, command: Command) -> CommandOutcome:
+        """Send ``command`` and wait until its result is projected; raise ``CommandRejected`` when
+        the worker refused it, ``CommandTimeout`` when the wait exceeds the configured bound."""
+        future: asyncio.Future[CommandOutcome] = asyncio.get_running_loop().create_future()
+        self._waiting[command.id] = future
+        try:
+            await self.send(command)
+            try:
+                outcome = await asyncio.wait_for(future, self._settings.read_your_writes_timeout_s)
+            except TimeoutError as exc:
+                raise CommandTimeout(command.id) from exc
+        finally:
+            self._waiting.pop(command.id, None)
+        if outcome.status == "rejected":
+            raise CommandRejected(outcome)
+        return outcome
+
+
+async def publish_outcome(redis: Redis, settings: Settings, outcome: CommandOutcome) -> None:
+    """Tell the edge processes a command's outcome (used by the worker and the projector)."""
+    await redis.publish(outcome_channel(settings), outcome.model_dump_json())

@@ -1,0 +1,82 @@
+"""Phony's configuration: every knob is a ``PHONY_*`` environment variable (see the README's table)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All settings, read once at start-up from the environment (and ``.env`` if present)."""
+
+    model_config = SettingsConfigDict(env_prefix="PHONY_", env_file=".env", extra="ignore")
+
+    env: Literal["prod", "dev"] = "prod"
+    host: str = "127.0.0.1"
+    port: int = 24187
+    public_url: str = Field("", description="Public base URL Twilio sees (proxies); default http://host:port")
+    admin_key: SecretStr = SecretStr("")
+
+    # Servers.
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    mongodb_url: str = "mongodb://127.0.0.1:27018"
+    mongodb_db: str = "phony"
+    redis_url: str = "redis://127.0.0.1:16379/0"
+
+    # The log.
+    topic_prefix: str = "phony"
+    partitions: int = Field(8, ge=1, le=256)
+    audio_retention_ms: int = 3_600_000
+    consumer_group_prefix: str = "phony"
+
+    # REST behaviour.
+    max_body_bytes: int = 1_048_576
+    read_your_writes_timeout_s: float = 10.0
+    rate_agents_per_min: int = 100
+    rate_calls_per_min: int = 500
+    rate_webhooks_per_min: int = 1000
+    ws_max_per_key: int = 50
+
+    # Telephony and model.
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_api_base: str = "https://api.twilio.com"
+    openai_api_key: SecretStr = SecretStr("")
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_websocket_base_url: str = "wss://api.openai.com/v1"
+    default_model: str = "gpt-realtime"
+    transcription_model: str = "gpt-4o-mini-transcribe"
+    vad_silence_ms: int = 500
+
+    # Simulators (started by `phony serve` when no Twilio/OpenAI credentials are configured).
+    sim_openai_port: int = 24188
+    sim_twilio_port: int = 24189
+
+    log_level: str = "INFO"
+
+    @property
+    def base_url(self) -> str:
+        """The URL Twilio uses to reach this server (webhooks, media WebSocket)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def has_twilio(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token.get_secret_value())
+
+    @property
+    def has_openai(self) -> bool:
+        return bool(self.openai_api_key.get_secret_value())
+
+    def topic(self, name: str) -> str:
+        """Full topic name for ``commands``, ``audio`` or ``events``."""
+        return f"{self.topic_prefix}.{name}"
+
+    def group(self, role: str) -> str:
+        """Consumer group of a role (``worker``, ``projector``)."""
+        return f"{self.consumer_group_prefix}.{self.topic_prefix}.{role}"
+
+    def channel(self, name: str) -> str:
+        """Redis channel/key namespace of this deployment."""
+        return f"{self.topic_prefix}:{name}"

@@ -1,0 +1,58 @@
+"""The edge's FastAPI application: REST, Twilio webhooks and WebSockets, turning input into commands."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from phony.commands import CommandBus
+from phony.config import Settings
+from phony.edge.body_limit import BodyLimit
+from phony.edge.context import EdgeContext
+from phony.edge.errors import install_error_handlers
+from phony.edge.routers import agents, health, tenants
+from phony.events.log import ensure_topics, make_broker
+from phony.projections.documents import init_read_models, mongo_client
+
+Companion = Callable[[EdgeContext], AbstractAsyncContextManager[object]]
+
+
+def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> FastAPI:
+    """The edge app. ``companions`` run beside it for its lifetime (``phony serve`` runs the worker,
+    the projector and the simulators this way); they get the edge's connections to share."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+            stack.push_async_callback(redis.aclose)
+            mongo = mongo_client(settings)
+            stack.push_async_callback(mongo.close)
+            await ensure_topics(settings)
+            await init_read_models(mongo, settings)
+            broker = make_broker(settings, "edge")
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+            bus = CommandBus(settings, broker, redis)
+            await bus.start()
+            stack.push_async_callback(bus.stop)
+            ctx = EdgeContext(settings=settings, redis=redis, mongo=mongo, broker=broker, bus=bus)
+            for companion in companions:
+                await stack.enter_async_context(companion(ctx))
+            app.state.ctx = ctx
+            yield
+
+    app = FastAPI(
+        title="Phony",
+        version="0.1.0",
+        summary="An open backend for AI phone agents: Twilio calls answered by realtime voice models.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, tenants, agents):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,71 @@
+"""API keys (shown once, stored as SHA-256 hashes) and who a request is: a tenant or the operator."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from phony.edge.errors import ApiError
+from phony.projections.documents import ApiKeyDoc, TenantDoc
+
+KEY_PREFIX = "pk_live_"
+DISPLAY_PREFIX_LEN = 12
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key. Keys carry 256 random bits, so a fast hash is enough."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_api_key() -> tuple[str, str]:
+    """A fresh key and its display prefix."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return key, key[:DISPLAY_PREFIX_LEN]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The tenant a request acts for, and the key it used."""
+
+    tenant_id: str
+    key_id: str
+    limits: dict[str, int | None]
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def tenant_for_key(key: str | None) -> Principal:
+    """Resolve a tenant key; 401 when missing, unknown, revoked or expired, 403 when suspended."""
+    if not key:
+        raise ApiError(401, "missing API key: send Authorization: Bearer <key>")
+    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"key_hash": hash_key(key)})
+    if doc is None:
+        raise ApiError(401, "invalid API key")
+    if doc.get("revoked_at") is not None:
+        raise ApiError(401, "API key revoked")
+    expires = doc.get("expires_at")
+    if expires is not None and expires <= datetime.now(UTC):
+        raise ApiError(401, "API key expired")
+    tenant = await TenantDoc.get_pymongo_collection().find_one({"_id": doc["tenant_id"]})
+    if tenant is None:
+        raise ApiError(401, "invalid API key")
+    if tenant.get("status") != "active":
+        raise ApiError(403, "tenant suspended")
+    return Principal(tenant_id=doc["tenant_id"], key_id=doc["_id"], limits=tenant.get("limits") or {})
+
+
+def check_admin(key: str | None, admin_key: str) -> None:
+    """Accept only the operator key (constant-time); with none configured, the operator API is off."""
+    if not key:
+        raise ApiError(401, "missing operator key")
+    if not admin_key or not hmac.compare_digest(key.encode(), admin_key.encode()):
+        raise ApiError(401, "invalid operator key")

@@ -1,0 +1,24 @@
+"""What the edge process holds for its lifetime (created in the app's lifespan, never global)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from phony.commands import CommandBus
+from phony.config import Settings
+
+
+@dataclass
+class EdgeContext:
+    settings: Settings
+    redis: Redis
+    mongo: AsyncMongoClient[dict[str, Any]]
+    broker: KafkaBroker
+    bus: CommandBus
+    started: float = field(default_factory=time.monotonic)

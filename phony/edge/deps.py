@@ -1,0 +1,57 @@
+"""Each dependency of the routes, declared once as an ``Annotated`` alias."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Literal
+
+from fastapi import Depends, Header, Request
+
+from phony.edge.auth import Principal, bearer, check_admin, tenant_for_key
+from phony.edge.context import EdgeContext
+from phony.edge.ratelimit import hit
+
+
+def get_context(request: Request) -> EdgeContext:
+    ctx: EdgeContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[EdgeContext, Depends(get_context)]
+
+AuthHeader = Annotated[
+    str | None,
+    Header(alias="Authorization", description="`Bearer <API key>`", include_in_schema=True),
+]
+
+
+async def _tenant(authorization: AuthHeader = None) -> Principal:
+    return await tenant_for_key(bearer(authorization))
+
+
+async def _admin(ctx: Ctx, authorization: AuthHeader = None) -> None:
+    check_admin(bearer(authorization), ctx.settings.admin_key.get_secret_value())
+
+
+Tenant = Annotated[Principal, Depends(_tenant)]
+Admin = Annotated[None, Depends(_admin)]
+
+Category = Literal["agents", "calls"]
+
+
+def rate_limited(category: Category) -> Callable[[EdgeContext, Principal], Awaitable[Principal]]:
+    """A dependency that authenticates the tenant and counts the request against its key's limit."""
+
+    async def dependency(ctx: Ctx, principal: Tenant) -> Principal:
+        default = (
+            ctx.settings.rate_agents_per_min if category == "agents" else ctx.settings.rate_calls_per_min
+        )
+        limit = principal.limits.get(f"{category}_per_minute") or default
+        await hit(ctx.redis, ctx.settings.topic_prefix, f"{category}:{principal.key_id}", limit)
+        return principal
+
+    return dependency
+
+
+AgentsCaller = Annotated[Principal, Depends(rate_limited("agents"))]
+CallsCaller = Annotated[Principal, Depends(rate_limited("calls"))]

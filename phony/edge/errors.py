@@ -1,0 +1,169 @@
+"""The error envelope (SPEC §2) for every path: our own errors, FastAPI's validation, unknown routes,
+wrong methods, refused commands, timeouts, dead dependencies and anything unexpected."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from phony.commands import CommandRejected, CommandTimeout
+
+log = logging.getLogger(__name__)
+
+CODES: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "UNAVAILABLE",
+}
+
+
+class ApiError(Exception):
+    """An error answered with the envelope; raise it from any route or dependency."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "ERROR")
+        self.message = message
+        self.details = details or {}
+        self.headers = headers
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorEnvelope(BaseModel):
+    """``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The one place the envelope is written."""
+    body = {
+        "error": {"code": code or CODES.get(status, "ERROR"), "message": message, "details": details or {}}
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    # List positions are dropped: the seed names the field ("phone_numbers"), the value says which.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header") and not isinstance(p, int)]
+    return ".".join(parts) or "body"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting the error envelope for these statuses."""
+    return {s: {"model": ErrorEnvelope, "description": CODES.get(s, "Error")} for s in statuses}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure through :func:`error_response`."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(
+            exc.status, exc.message, code=exc.code, details=exc.details, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first: dict[str, Any] = (
+            errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "input": None}
+        )
+        if first.get("type") == "json_invalid":
+            return error_response(400, "request body is not valid JSON", details={"field": "body"})
+        listed = [
+            {"field": _field(e["loc"]), "message": e["msg"], "value": _jsonable(e.get("input"))}
+            for e in errors
+        ]
+        details = {"field": _field(first["loc"]), "value": _jsonable(first.get("input")), "errors": listed}
+        return error_response(422, first["msg"], details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
+        if exc.status_code == 404 and message == "Not Found":
+            message = "no such route"
+        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(CommandRejected)
+    async def _rejected(_: Request, exc: CommandRejected) -> JSONResponse:
+        o = exc.outcome
+        return error_response(o.http_status or 400, o.message or "rejected", code=o.code, details=o.details)
+
+    @app.exception_handler(CommandTimeout)
+    async def _timeout(_: Request, exc: CommandTimeout) -> JSONResponse:
+        return error_response(
+            503,
+            "the request was accepted but its result was not stored in time; retry the read later",
+            details={"command_id": str(exc)},
+        )
+
+    async def _dependency(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("dependency failure: %s", exc)
+        return error_response(503, "a dependency is unavailable", details={"dependency": _which(exc)})
+
+    for kind in (PyMongoError, RedisError, KafkaError, ConnectionError):
+        app.add_exception_handler(kind, _dependency)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error_response(500, "internal error")
+
+
+def _which(exc: Exception) -> str:
+    if isinstance(exc, PyMongoError):
+        return "mongodb"
+    if isinstance(exc, RedisError):
+        return "redis"
+    if isinstance(exc, KafkaError):
+        return "kafka"
+    return "unknown"

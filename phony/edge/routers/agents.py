@@ -1,0 +1,96 @@
+"""``/agents/``: create, list, read, change and delete a tenant's agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from phony.commands.agents import CreateAgent, DeleteAgent, UpdateAgent
+from phony.edge.deps import AgentsCaller, Ctx
+from phony.edge.errors import ApiError, responses
+from phony.edge.schemas.agents import AgentCreate, AgentList, AgentOut, AgentPatch
+from phony.events import new_id
+from phony.events.agents import AgentSettings
+from phony.projections.documents import AgentDoc
+
+router = APIRouter(prefix="/agents", tags=["agents"], responses=responses(401, 403, 429, 503))
+
+
+def _out(doc: dict[str, Any]) -> AgentOut:
+    return AgentOut.model_validate({**doc, "id": doc["_id"]})
+
+
+async def _load(tenant_id: str, agent_id: str) -> AgentOut:
+    doc = await AgentDoc.get_pymongo_collection().find_one(
+        {"_id": agent_id, "tenant_id": tenant_id, "deleted": False}
+    )
+    if doc is None:
+        raise ApiError(404, "agent not found", details={"id": agent_id})
+    return _out(doc)
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, responses=responses(409, 422))
+async def create_agent(body: AgentCreate, ctx: Ctx, caller: AgentsCaller) -> AgentOut:
+    """Create an agent. Its phone numbers must not belong to another active agent (409)."""
+    agent_id = new_id("agent")
+    await ctx.bus.execute(
+        CreateAgent(
+            tenant_id=caller.tenant_id,
+            aggregate_id=agent_id,
+            settings=AgentSettings.model_validate(body.model_dump()),
+        )
+    )
+    return await _load(caller.tenant_id, agent_id)
+
+
+@router.get("/", responses=responses(422))
+async def list_agents(
+    caller: AgentsCaller,
+    limit: int = Query(10, ge=1, le=100),
+    offset: int = Query(0, ge=0),
+    is_active: bool | None = None,
+) -> AgentList:
+    """The tenant's agents, oldest first."""
+    query: dict[str, Any] = {"tenant_id": caller.tenant_id, "deleted": False}
+    if is_active is not None:
+        query["is_active"] = is_active
+    collection = AgentDoc.get_pymongo_collection()
+    total = await collection.count_documents(query)
+    cursor = collection.find(query).sort([("created_at", 1), ("_id", 1)]).skip(offset).limit(limit)
+    return AgentList(agents=[_out(d) async for d in cursor], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{agent_id}", responses=responses(404))
+async def get_agent(agent_id: str, caller: AgentsCaller) -> AgentOut:
+    return await _load(caller.tenant_id, agent_id)
+
+
+async def _update(
+    ctx: Ctx, tenant_id: str, agent_id: str, changes: dict[str, Any], replace: bool
+) -> AgentOut:
+    await _load(tenant_id, agent_id)
+    await ctx.bus.execute(
+        UpdateAgent(tenant_id=tenant_id, aggregate_id=agent_id, changes=changes, replace=replace)
+    )
+    return await _load(tenant_id, agent_id)
+
+
+@router.patch("/{agent_id}", responses=responses(404, 409, 422))
+async def patch_agent(agent_id: str, body: AgentPatch, ctx: Ctx, caller: AgentsCaller) -> AgentOut:
+    """Change the fields sent; the others stay."""
+    return await _update(ctx, caller.tenant_id, agent_id, body.changes(), replace=False)
+
+
+@router.put("/{agent_id}", responses=responses(404, 409, 422))
+async def put_agent(agent_id: str, body: AgentCreate, ctx: Ctx, caller: AgentsCaller) -> AgentOut:
+    """Replace the agent's settings (omitted fields take their defaults)."""
+    return await _update(ctx, caller.tenant_id, agent_id, body.model_dump(), replace=True)
+
+
+@router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
+async def delete_agent(agent_id: str, ctx: Ctx, caller: AgentsCaller) -> Response:
+    """Delete the agent; its numbers are free for other agents at once."""
+    await _load(caller.tenant_id, agent_id)
+    await ctx.bus.execute(DeleteAgent(tenant_id=caller.tenant_id, aggregate_id=agent_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

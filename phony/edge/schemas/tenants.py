@@ -1,0 +1,69 @@
+"""Request and response bodies of ``/tenants/``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from phony.events.tenants import TenantLimits, TenantStatus
+
+TenantName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class TenantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: TenantName
+    limits: TenantLimits = TenantLimits()
+
+
+class TenantPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: TenantName | None = None
+    status: TenantStatus | None = None
+    limits: TenantLimits | None = None
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    status: TenantStatus
+    limits: TenantLimits
+    created_at: datetime
+    updated_at: datetime
+
+
+class TenantList(BaseModel):
+    tenants: list[TenantOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(max_length=200)] = "default"
+    expires_at: datetime | None = Field(None, description="When the key stops working (UTC)")
+    expires_in_seconds: int | None = Field(None, ge=1, le=10 * 365 * 86400)
+
+
+class ApiKeyOut(BaseModel):
+    """A key as listed: its prefix and metadata, never the key."""
+
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The API key. Shown only in this response: store it now.")
+
+
+class ApiKeyList(BaseModel):
+    api_keys: list[ApiKeyOut]

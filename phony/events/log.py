@@ -1,0 +1,146 @@
+"""The event log on Kafka: topics, the producer settings every writer uses, and replay.
+
+This is the one module of ``phony.events`` that knows Kafka; the rest is plain data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from phony.config import Settings
+from phony.events.codec import decode
+from phony.events.envelope import EventEnvelope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The three topics, co-partitioned: same key and partition count, so partition *p* of each
+    belongs to the same worker."""
+
+    commands: str
+    audio: str
+    events: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> Topics:
+        return cls(settings.topic("commands"), settings.topic("audio"), settings.topic("events"))
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` (murmur2, as in the Java client)."""
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def make_broker(settings: Settings, client_id: str) -> KafkaBroker:
+    """A FastStream broker whose producer is idempotent with ``acks=all`` (no lost or doubled writes)."""
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=0,
+        request_timeout_ms=15_000,
+        logger=logging.getLogger(f"phony.kafka.{client_id}"),
+        log_level=logging.DEBUG,
+    )
+
+
+def single_record(message: KafkaMessage) -> ConsumerRecord[Any, Any]:
+    """The Kafka record under a (non-batch) FastStream message."""
+    record = message.raw_message
+    assert not isinstance(record, tuple), "batch subscribers are not used"
+    return record
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Create the topics with the configured partition counts (a no-op when they exist)."""
+    topics = Topics.of(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        wanted = [
+            NewTopic(topics.commands, settings.partitions, 1),
+            NewTopic(
+                topics.audio,
+                settings.partitions,
+                1,
+                topic_configs={"retention.ms": str(settings.audio_retention_ms)},
+            ),
+            NewTopic(topics.events, settings.partitions, 1, topic_configs={"retention.ms": "-1"}),
+        ]
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event with its place on the log."""
+
+    partition: int
+    offset: int
+    event: EventEnvelope
+
+
+async def read_log(
+    settings: Settings,
+    *,
+    aggregate_id: str | None = None,
+    partitions: list[int] | None = None,
+    from_offsets: dict[int, int] | None = None,
+) -> AsyncIterator[LoggedEvent]:
+    """Replay the events topic up to its end as of the call: everything, some partitions, or the
+    events of one aggregate (reading only the partition its key maps to). Events come upcast."""
+    topic = Topics.of(settings).events
+    if aggregate_id is not None:
+        partitions = [partition_for(aggregate_id, settings.partitions)]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        if partitions is None:
+            partitions = sorted(consumer.partitions_for_topic(topic) or range(settings.partitions))
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            start = (from_offsets or {}).get(tp.partition, 0)
+            consumer.seek(tp, start)
+        pending = {tp for tp in tps if ends[tp] > (from_offsets or {}).get(tp.partition, 0)}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        continue
+                    if record.value is None:
+                        continue
+                    event = decode(record.value)
+                    if aggregate_id is None or event.aggregate_id == aggregate_id:
+                        yield LoggedEvent(tp.partition, record.offset, event)
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+    finally:
+        await consumer.stop()

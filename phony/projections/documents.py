@@ -1,0 +1,138 @@
+"""Read models (MongoDB through Beanie). Disposable: ``phony rebuild`` recreates them from the log.
+
+Only features both MongoDB and FerretDB serve are used: plain finds, counts, upserts, unique indexes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pymongo
+from beanie import Document, init_beanie
+from pydantic import Field
+from pymongo import AsyncMongoClient
+
+from phony.config import Settings
+
+
+class TenantDoc(Document):
+    id: str  # type: ignore[assignment]  # our ids are strings, not ObjectIds
+    name: str
+    status: str
+    limits: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+    class Settings:
+        name = "tenants"
+
+
+class ApiKeyDoc(Document):
+    id: str  # type: ignore[assignment]
+    tenant_id: str
+    name: str
+    prefix: str
+    key_hash: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    class Settings:
+        name = "api_keys"
+        indexes = [
+            pymongo.IndexModel([("key_hash", pymongo.ASCENDING)], unique=True),
+            pymongo.IndexModel([("tenant_id", pymongo.ASCENDING)]),
+        ]
+
+
+class AgentDoc(Document):
+    id: str  # type: ignore[assignment]
+    tenant_id: str
+    name: str
+    system_prompt: str
+    voice: str
+    model: str
+    greeting_message: str | None = None
+    phone_numbers: list[str] = Field(default_factory=list)
+    is_active: bool = True
+    temperature: float = 0.8
+    max_tokens: int | None = None
+    supported_languages: list[str] = Field(default_factory=list)
+    language_detection: bool = False
+    transfer_allowlist: list[str] = Field(default_factory=list)
+    require_approval: bool = False
+    created_at: datetime
+    updated_at: datetime
+    deleted: bool = False
+
+    class Settings:
+        name = "agents"
+        indexes = [
+            pymongo.IndexModel(
+                [("tenant_id", pymongo.ASCENDING), ("deleted", pymongo.ASCENDING), ("created_at", 1)]
+            ),
+            pymongo.IndexModel([("phone_numbers", pymongo.ASCENDING)]),
+        ]
+
+
+class CallDoc(Document):
+    id: str  # type: ignore[assignment]  # the call SID
+    tenant_id: str
+    agent_id: str | None = None
+    direction: str
+    from_number: str
+    to_number: str
+    status: str
+    scenario: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: float | None = None
+    end_reason: str | None = None
+    last_seq: int = 0
+
+    class Settings:
+        name = "calls"
+        indexes = [
+            pymongo.IndexModel([("tenant_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)]),
+            pymongo.IndexModel([("status", pymongo.ASCENDING)]),
+        ]
+
+
+class StoredEvent(Document):
+    """An indexed copy of every event, for ``GET /calls/{sid}/events`` and ``since=`` replay, and the
+    projector's idempotence guard: unique on (aggregate_id, seq)."""
+
+    id: str  # type: ignore[assignment]  # the event id
+    aggregate_type: str
+    aggregate_id: str
+    tenant_id: str
+    seq: int
+    type: str
+    version: int
+    timestamp: datetime
+    data: dict[str, Any]
+
+    class Settings:
+        name = "events"
+        indexes = [
+            pymongo.IndexModel(
+                [("aggregate_id", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)], unique=True
+            ),
+            pymongo.IndexModel([("tenant_id", pymongo.ASCENDING), ("timestamp", pymongo.ASCENDING)]),
+        ]
+
+
+READ_MODELS: tuple[type[Document], ...] = (TenantDoc, ApiKeyDoc, AgentDoc, CallDoc, StoredEvent)
+
+
+def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
+    """A client with short server-selection timeouts, so a dead MongoDB gives a quick 503."""
+    return AsyncMongoClient(settings.mongodb_url, serverSelectionTimeoutMS=3000, tz_aware=True)
+
+
+async def init_read_models(client: AsyncMongoClient[dict[str, Any]], settings: Settings) -> None:
+    """Bind the Beanie documents to the configured database and create their indexes."""
+    await init_beanie(database=client[settings.mongodb_db], document_models=list(READ_MODELS))

@@ -1,0 +1,48 @@
+"""The projector process: a FastStream consumer of the events topic that keeps the read models,
+committing each event only after it is applied."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from phony.config import Settings
+from phony.events import decode
+from phony.events.log import Topics, make_broker, single_record
+from phony.projections.projector import Projector
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def projector_runtime(settings: Settings, redis: Redis) -> AsyncIterator[None]:
+    """Run a projector until the context exits (read models must be initialised by the caller)."""
+    broker = make_broker(settings, "projector")
+    projector = Projector(settings, redis)
+
+    @broker.subscriber(
+        Topics.of(settings).events,
+        group_id=settings.group("projector"),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+    )
+    async def on_event(msg: KafkaMessage) -> None:
+        record = single_record(msg)
+        try:
+            event = decode(msg.body)
+        except (ValidationError, LookupError, ValueError):
+            log.error("undecodable event at offset %s skipped", record.offset)
+            return
+        await projector.handle(event)
+
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.stop()

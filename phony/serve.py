@@ -1,0 +1,93 @@
+"""How the parts run: the edge alone, a worker, a projector, or all in one process (``phony serve``).
+
+Each part shares nothing with the others but Kafka, MongoDB and Redis; in one process they only
+share the connection pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from phony.config import Settings
+from phony.edge.app import Companion, create_app
+from phony.edge.context import EdgeContext
+from phony.events.log import ensure_topics
+from phony.projections.documents import init_read_models, mongo_client
+from phony.projections.runtime import projector_runtime
+from phony.workers.runtime import worker_runtime
+
+
+def _worker(settings: Settings) -> Companion:
+    def start(ctx: EdgeContext) -> AbstractAsyncContextManager[object]:
+        return worker_runtime(settings, ctx.redis, ctx.mongo)
+
+    return start
+
+
+def _projector(settings: Settings) -> Companion:
+    def start(ctx: EdgeContext) -> AbstractAsyncContextManager[object]:
+        return projector_runtime(settings, ctx.redis)
+
+    return start
+
+
+def all_in_one(settings: Settings, extra: tuple[Companion, ...] = ()) -> FastAPI:
+    """The edge with a worker and a projector beside it."""
+    return create_app(settings, companions=(_worker(settings), _projector(settings), *extra))
+
+
+async def serve_http(app: FastAPI, settings: Settings) -> None:
+    """Serve ``app`` with uvicorn until SIGINT/SIGTERM."""
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        ws="websockets-sansio",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    await uvicorn.Server(config).serve()
+
+
+async def until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@asynccontextmanager
+async def _connections(settings: Settings) -> AsyncIterator[tuple[Redis, AsyncMongoClient[dict[str, Any]]]]:
+    """Connections for a standalone consumer process, with topics and read models ready."""
+    async with AsyncExitStack() as stack:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        stack.push_async_callback(redis.aclose)
+        mongo = mongo_client(settings)
+        stack.push_async_callback(mongo.close)
+        await ensure_topics(settings)
+        await init_read_models(mongo, settings)
+        yield redis, mongo
+
+
+async def run_worker(settings: Settings) -> None:
+    """``phony worker``: a worker process until SIGINT/SIGTERM."""
+    async with _connections(settings) as (redis, mongo), worker_runtime(settings, redis, mongo):
+        await until_stopped()
+
+
+async def run_projector(settings: Settings) -> None:
+    """``phony projector``: a projector process until SIGINT/SIGTERM."""
+    async with _connections(settings) as (redis, _), projector_runtime(settings, redis):
+        await until_stopped()

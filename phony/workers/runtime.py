@@ -1,0 +1,81 @@
+"""The worker process: a FastStream consumer of the commands topic that owns its partitions'
+aggregates, committing each command only after its handler succeeded (at-least-once, idempotent)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from phony.commands import decode_command
+from phony.config import Settings
+from phony.events.log import Topics, make_broker, single_record
+from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
+from phony.workers.phone_claims import PhoneClaims
+from phony.workers.store import AggregateStore
+from phony.workers.writer import EventWriter
+
+log = logging.getLogger(__name__)
+
+
+class _Ownership(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Forget partitions handed to another worker, so their state is restored afresh if they
+    come back (the other owner may have appended events meanwhile)."""
+
+    def __init__(self, store: AggregateStore) -> None:
+        self._store = store
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._store.forget({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("worker owns partitions %s", sorted(tp.partition for tp in assigned))
+
+
+@asynccontextmanager
+async def worker_runtime(
+    settings: Settings, redis: Redis, mongo: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[AggregateStore]:
+    """Run a worker until the context exits."""
+    topics = Topics.of(settings)
+    broker = make_broker(settings, "worker")
+    store = AggregateStore(settings)
+    writer = EventWriter(settings, broker, store)
+    claims = PhoneClaims(mongo[settings.mongodb_db]["phone_claims"])
+    admin = AdminHandler(settings, store, writer, redis, claims)
+
+    @broker.subscriber(
+        topics.commands,
+        group_id=settings.group("worker"),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        partition_assignment_strategy=(RangePartitionAssignor,),
+        listener=_Ownership(store),
+        max_poll_interval_ms=60_000,
+    )
+    async def on_command(msg: KafkaMessage) -> None:
+        record = single_record(msg)
+        try:
+            command = decode_command(msg.body)
+        except ValidationError:
+            # A poison message can never succeed: log it and move on rather than block the partition.
+            log.error("undecodable command at offset %s dropped", record.offset)
+            return
+        await store.ensure_partition(record.partition)
+        if isinstance(command, ADMIN_COMMANDS):
+            await admin.handle(command)
+
+    await broker.start()
+    try:
+        yield store
+    finally:
+        await broker.stop()
