@@ -53,7 +53,11 @@ class CommandBus:
     async def start(self) -> None:
         """Subscribe to outcomes (before any command is sent, so none is missed)."""
         self._listener = asyncio.create_task(self._listen(), name="command-outcomes")
-        await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), timeout=5)
+        except TimeoutError:
+            # Start anyway (health reports Redis down); writes answer 503 until Redis is back.
+            log.warning("Redis unreachable at start-up; command outcomes will follow when it is back")
 
     async def stop(self) -> None:
         if self._listener:

@@ -12,6 +12,8 @@ import pymongo
 from beanie import Document, init_beanie
 from pydantic import Field
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import OperationFailure
 
 from phony.config import Settings
 
@@ -134,5 +136,26 @@ def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
 
 
 async def init_read_models(client: AsyncMongoClient[dict[str, Any]], settings: Settings) -> None:
-    """Bind the Beanie documents to the configured database and create their indexes."""
-    await init_beanie(database=client[settings.mongodb_db], document_models=list(READ_MODELS))
+    """Bind the Beanie documents to the configured database and create their missing indexes.
+
+    Index creation is ours, not Beanie's: FerretDB 1.24 drops the connection when ``createIndexes``
+    names only indexes that already exist (what Beanie sends on every start after the first), so we
+    ask only for the missing ones.
+    """
+    database = client[settings.mongodb_db]
+    await init_beanie(database=database, document_models=list(READ_MODELS), skip_indexes=True)
+    for model in READ_MODELS:
+        await ensure_indexes(database[model.get_collection_name()], getattr(model.Settings, "indexes", []))
+
+
+async def ensure_indexes(collection: AsyncCollection[dict[str, Any]], indexes: list[pymongo.IndexModel]) -> None:
+    """Create those of ``indexes`` the collection does not have yet."""
+    if not indexes:
+        return
+    try:
+        existing = {ix["name"] async for ix in await collection.list_indexes()}
+    except OperationFailure:  # the collection does not exist yet
+        existing = set()
+    missing = [ix for ix in indexes if ix.document["name"] not in existing]
+    if missing:
+        await collection.create_indexes(missing)

@@ -1,0 +1,125 @@
+"""Session fixtures: the real servers, one running Phony for the session, per-test tenants."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from phony.config import Settings
+from tests.support import (
+    ADMIN_KEY,
+    ROOT,
+    PhonyProcess,
+    Servers,
+    TenantHandle,
+    phony_env,
+)
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    """Kafka, MongoDB API and Redis: given by PHONY_* URLs, else testcontainers where a Docker daemon
+    answers and PHONY_TEST_DOCKER=1, else the project's own services (started if needed)."""
+    given = {k: os.environ.get(f"PHONY_{k.upper()}") for k in ("kafka_bootstrap", "mongodb_url", "redis_url")}
+    if all(given.values()):
+        yield Servers(given["kafka_bootstrap"] or "", given["mongodb_url"] or "", given["redis_url"] or "")
+        return
+    if os.environ.get("PHONY_TEST_DOCKER") == "1" and _docker_answers():
+        from tests.containers import container_servers
+
+        with container_servers() as found:
+            yield found
+        return
+    subprocess.run([str(ROOT / "scripts" / "services.sh"), "up"], check=True)
+    defaults = Settings(_env_file=None)
+    yield Servers(defaults.kafka_bootstrap, defaults.mongodb_url, defaults.redis_url)
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("phony-logs")
+
+
+@pytest.fixture(scope="session")
+def namespace() -> str:
+    """Topics and database of this session's Phony."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def settings(servers: Servers, namespace: str) -> Settings:
+    """Settings equal to the session Phony's, for reading its log and read models from tests."""
+    env = phony_env(servers, namespace)
+    return Settings(
+        _env_file=None,
+        kafka_bootstrap=env["PHONY_KAFKA_BOOTSTRAP"],
+        mongodb_url=env["PHONY_MONGODB_URL"],
+        redis_url=env["PHONY_REDIS_URL"],
+        topic_prefix=namespace,
+        mongodb_db=namespace,
+        partitions=int(env["PHONY_PARTITIONS"]),
+    )
+
+
+@pytest.fixture(scope="session")
+async def phony(servers: Servers, namespace: str, log_dir: Path) -> AsyncIterator[PhonyProcess]:
+    """One ``phony serve`` (edge, worker, projector) for the whole session."""
+    process = PhonyProcess("serve", phony_env(servers, namespace))
+    process.start(log_dir)
+    try:
+        await process.ready()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+async def admin(phony: PhonyProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with the operator key."""
+    async with httpx.AsyncClient(
+        base_url=phony.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+    ) as client:
+        yield client
+
+
+async def new_tenant(admin: httpx.AsyncClient, name: str = "acme") -> TenantHandle:
+    """Create a tenant and a key through the operator API."""
+    tenant = await admin.post("/tenants/", json={"name": name})
+    assert tenant.status_code == 201, tenant.text
+    key = await admin.post(f"/tenants/{tenant.json()['id']}/api-keys", json={"name": "tests"})
+    assert key.status_code == 201, key.text
+    client = httpx.AsyncClient(
+        base_url=str(admin.base_url), headers={"Authorization": f"Bearer {key.json()['key']}"}, timeout=30
+    )
+    return TenantHandle(tenant.json()["id"], key.json()["key"], key.json()["id"], client)
+
+
+@pytest.fixture
+async def tenant(admin: httpx.AsyncClient) -> AsyncIterator[TenantHandle]:
+    """A fresh tenant for one test."""
+    handle = await new_tenant(admin)
+    async with handle.client:
+        yield handle
+
+
+@pytest.fixture
+async def other_tenant(admin: httpx.AsyncClient) -> AsyncIterator[TenantHandle]:
+    handle = await new_tenant(admin, "globex")
+    async with handle.client:
+        yield handle

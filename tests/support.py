@@ -1,0 +1,150 @@
+"""Test support: the servers, Phony processes on them, clients, and waiting for conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_KEY = "test-operator-key"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Servers:
+    kafka: str
+    mongodb: str
+    redis: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    until: Callable[[T], bool] = bool,
+    within: float = 15.0,
+    interval: float = 0.05,
+) -> T:
+    """Poll ``probe`` until ``until(result)`` holds; fail with the last result after ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await probe()
+        if until(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {within}s; last result: {result!r}")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class PhonyProcess:
+    """A ``phony <role>`` process on the real servers, isolated by topic prefix and database."""
+
+    role: str
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, log_dir: Path) -> None:
+        args = [sys.executable, "-m", "phony.cli", self.role]
+        if self.role in ("serve", "edge"):
+            args += ["--port", str(self.port)]
+        self.log_path = log_dir / f"{self.role}-{self.port}.log"
+        with self.log_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                args, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+            )
+
+    async def ready(self, within: float = 60.0) -> None:
+        """Wait until /healthz answers (edge roles)."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=2) as client:
+
+            async def probe() -> int:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise AssertionError(f"phony {self.role} exited:\n{self.tail()}")
+                try:
+                    return (await client.get("/healthz")).status_code
+                except httpx.TransportError:
+                    return 0
+
+            await eventually(probe, lambda s: s == 200, within=within, interval=0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def tail(self, lines: int = 60) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def phony_env(servers: Servers, namespace: str, **extra: str) -> dict[str, str]:
+    """Environment for a Phony process on ``servers`` in its own topics and database."""
+    return {
+        "PHONY_KAFKA_BOOTSTRAP": servers.kafka,
+        "PHONY_MONGODB_URL": servers.mongodb,
+        "PHONY_REDIS_URL": servers.redis,
+        "PHONY_TOPIC_PREFIX": namespace,
+        "PHONY_MONGODB_DB": namespace,
+        "PHONY_ADMIN_KEY": ADMIN_KEY,
+        "PHONY_PARTITIONS": "4",
+        "PHONY_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+@dataclass
+class TenantHandle:
+    """A fresh tenant with one key, and a client that sends it."""
+
+    id: str
+    key: str
+    key_id: str
+    client: httpx.AsyncClient
+
+
+def agent_body(**overrides: object) -> dict[str, object]:
+    """The seed's create-agent example, with overrides."""
+    body: dict[str, object] = {
+        "name": "Customer Service Bot",
+        "system_prompt": "You are a helpful customer service representative",
+        "voice": "alloy",
+        "model": "gpt-4o-realtime-preview",
+        "greeting_message": "Hello! How can I help you today?",
+        "phone_numbers": [],
+        "is_active": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def unique_number() -> str:
+    """An E.164 number no other test uses."""
+    return "+1" + str(2_000_000_000 + uuid.uuid4().int % 7_999_999_999)

@@ -1,0 +1,53 @@
+"""The OpenAPI document describes every endpoint with its errors; the services script reports each
+server's own version."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import httpx
+import pytest
+
+from tests.support import ROOT
+
+
+async def test_openapi_documents_every_endpoint_with_error_responses(admin: httpx.AsyncClient) -> None:
+    spec = (await admin.get("/openapi.json")).json()
+    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()]
+    assert len(operations) >= 16
+    for path, method, op in operations:
+        if path == "/healthz":
+            assert "503" in op["responses"]
+            continue
+        assert "401" in op["responses"], (path, method)
+        assert "503" in op["responses"], (path, method)
+        schema = op["responses"]["401"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/ErrorEnvelope"), (path, method)
+    assert (await admin.get("/docs")).status_code == 200
+
+
+def test_services_status_prints_each_servers_own_version(servers: object) -> None:
+    if os.environ.get("PHONY_KAFKA_BOOTSTRAP"):
+        pytest.skip("external servers given; the project's services are not in use")
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "services.sh"), "status"], capture_output=True, text=True, check=False
+    ).stdout
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert "up" in lines["kafka"]
+    assert "Apache Kafka 4." in lines["kafka"]
+    assert "FerretDB v1.24" in lines["ferretdb"]
+    assert "Redis " in lines["redis"]
+
+
+def test_testcontainers_start_the_servers_where_docker_answers() -> None:
+    from tests.conftest import _docker_answers
+
+    if not _docker_answers():
+        pytest.skip("no Docker daemon answers here; the project's own services are used instead")
+    from tests.containers import container_servers
+
+    with container_servers() as found:
+        assert found.kafka
+        assert found.mongodb.startswith("mongodb://")
+        assert found.redis.startswith("redis://")
