@@ -62,13 +62,13 @@ async def test_missing_key_is_401(tenant: TenantHandle) -> None:
 async def test_unexpected_failure_is_500_without_internals(tenant: TenantHandle, settings: Settings) -> None:
     # A read-model document nobody should ever have written makes the route fail unexpectedly.
     client = mongo_client(settings)
+    agents = client[settings.mongodb_db]["agents"]
+    await agents.insert_one({"_id": "agent_broken", "tenant_id": tenant.id, "deleted": False, "name": 42})
     try:
-        await client[settings.mongodb_db]["agents"].insert_one(
-            {"_id": "agent_broken", "tenant_id": tenant.id, "deleted": False, "name": 42}
-        )
+        r = await tenant.client.get("/agents/agent_broken")
     finally:
+        await agents.delete_one({"_id": "agent_broken"})  # the log never had it: leave no trace
         await client.close()
-    r = await tenant.client.get("/agents/agent_broken")
     error = assert_envelope(r, 500, "INTERNAL_ERROR")
     assert error["message"] == "internal error"
     assert "Traceback" not in r.text
