@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     partitions: int = Field(8, ge=1, le=256)
     audio_retention_ms: int = 3_600_000
     consumer_group_prefix: str = "phony"
+    projector_concurrency: int = Field(4, ge=1, le=64)
 
     # REST behaviour.
     max_body_bytes: int = 1_048_576

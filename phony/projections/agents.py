@@ -14,7 +14,7 @@ async def agent_created(event: EventEnvelope, data: AgentCreated) -> None:
         created_at=event.timestamp,
         updated_at=event.timestamp,
         **data.settings.model_dump(),
-    ).save()
+    ).insert()
 
 
 async def agent_updated(event: EventEnvelope, data: AgentUpdated) -> None:

@@ -103,11 +103,17 @@ class CallDoc(Document):
         ]
 
 
+def stored_event_id(aggregate_id: str, seq: int) -> str:
+    """``_id`` of an event's stored copy; sorts by seq within an aggregate."""
+    return f"{aggregate_id}:{seq:012d}"
+
+
 class StoredEvent(Document):
     """An indexed copy of every event, for ``GET /calls/{sid}/events`` and ``since=`` replay, and the
-    projector's idempotence guard: unique on (aggregate_id, seq)."""
+    projector's idempotence guard: its ``_id`` is (aggregate_id, seq), so a second copy cannot exist."""
 
-    id: str  # type: ignore[assignment]  # the event id
+    id: str  # type: ignore[assignment]  # "<aggregate_id>:<seq, 12 digits>": unique per (aggregate, seq)
+    event_id: str
     aggregate_type: str
     aggregate_id: str
     tenant_id: str
@@ -148,7 +154,9 @@ async def init_read_models(client: AsyncMongoClient[dict[str, Any]], settings: S
         await ensure_indexes(database[model.get_collection_name()], getattr(model.Settings, "indexes", []))
 
 
-async def ensure_indexes(collection: AsyncCollection[dict[str, Any]], indexes: list[pymongo.IndexModel]) -> None:
+async def ensure_indexes(
+    collection: AsyncCollection[dict[str, Any]], indexes: list[pymongo.IndexModel]
+) -> None:
     """Create those of ``indexes`` the collection does not have yet."""
     if not indexes:
         return

@@ -4,6 +4,7 @@ tells the waiting REST call (command outcome) and the live subscribers (fan-out 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from phony.events import EventEnvelope, payload_of
 from phony.events.agents import AgentCreated, AgentDeleted, AgentUpdated
 from phony.events.tenants import ApiKeyIssued, ApiKeyRevoked, TenantCreated, TenantUpdated
 from phony.projections import agents, calls, tenants
-from phony.projections.documents import StoredEvent
+from phony.projections.documents import StoredEvent, stored_event_id
 from phony.projections.fanout import publish_event
 
 log = logging.getLogger(__name__)
@@ -35,40 +36,73 @@ HANDLERS: Mapping[str, Handler] = {
 }
 
 
-async def already_projected(event: EventEnvelope) -> bool:
-    """Whether this (aggregate, seq) is stored, i.e. was applied before (a redelivery)."""
-    found = await StoredEvent.get_pymongo_collection().find_one(
-        {"aggregate_id": event.aggregate_id, "seq": event.seq}, projection={"_id": 1}
+def stored(event: EventEnvelope) -> StoredEvent:
+    """The indexed copy of ``event`` kept in the ``events`` collection."""
+    return StoredEvent(
+        id=stored_event_id(event.aggregate_id, event.seq),
+        event_id=event.id,
+        aggregate_type=event.aggregate_type,
+        aggregate_id=event.aggregate_id,
+        tenant_id=event.tenant_id,
+        seq=event.seq,
+        type=event.type,
+        version=event.version,
+        timestamp=event.timestamp,
+        data=event.data,
     )
-    return found is not None
 
 
-async def apply(event: EventEnvelope) -> bool:
+class SeqMemory:
+    """The last ``seq`` applied per aggregate, so a redelivery is recognised without a query.
+
+    Bounded: an aggregate it forgot (or never saw since start) is checked against the stored copy.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._last: OrderedDict[str, int] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, aggregate_id: str) -> int | None:
+        return self._last.get(aggregate_id)
+
+    def set(self, aggregate_id: str, seq: int) -> None:
+        self._last[aggregate_id] = seq
+        self._last.move_to_end(aggregate_id)
+        if len(self._last) > self._capacity:
+            self._last.popitem(last=False)
+
+
+async def apply(event: EventEnvelope, memory: SeqMemory) -> bool:
     """Apply ``event`` to the read models unless it already was; ``True`` if applied now.
 
-    Handlers set absolute values, so the one window where an event can be applied twice (a crash
-    between its handler and storing it) still leaves the same documents.
+    The first event of an aggregate creates its document with an insert, which fails if it exists;
+    later events set absolute values, so the one window where an event can be applied twice (a crash
+    between its handler and storing its copy) still leaves the same documents. Only an aggregate the
+    memory does not know costs a lookup (MongoDB, and FerretDB's SQLite backend, which scans).
     """
-    if await already_projected(event):
+    known = memory.get(event.aggregate_id)
+    if known is not None and event.seq <= known:
         return False
+    if known is None and event.seq > 1:
+        found = await StoredEvent.get_pymongo_collection().find_one(
+            {"_id": stored_event_id(event.aggregate_id, event.seq)}, projection={"_id": 1}
+        )
+        if found is not None:
+            memory.set(event.aggregate_id, event.seq)
+            return False
     handler = HANDLERS.get(event.type)
-    if handler is not None:
-        await handler(event, payload_of(event))
+    applied = True
     try:
-        await StoredEvent(
-            id=event.id,
-            aggregate_type=event.aggregate_type,
-            aggregate_id=event.aggregate_id,
-            tenant_id=event.tenant_id,
-            seq=event.seq,
-            type=event.type,
-            version=event.version,
-            timestamp=event.timestamp,
-            data=event.data,
-        ).insert()
+        if handler is not None:
+            await handler(event, payload_of(event))
     except DuplicateKeyError:
-        return False
-    return True
+        applied = False  # the document this event creates exists: applied before
+    try:
+        await stored(event).insert()
+    except DuplicateKeyError:
+        applied = False
+    memory.set(event.aggregate_id, event.seq)
+    return applied
 
 
 class Projector:
@@ -77,9 +111,10 @@ class Projector:
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self._settings = settings
         self._redis = redis
+        self._memory = SeqMemory()
 
     async def handle(self, event: EventEnvelope) -> None:
-        applied = await apply(event)
+        applied = await apply(event, self._memory)
         if applied:
             await publish_event(self._redis, self._settings, event)
         if event.command_id and event.command_final:

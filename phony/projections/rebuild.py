@@ -9,7 +9,7 @@ from pymongo import AsyncMongoClient
 from phony.config import Settings
 from phony.events.log import read_log
 from phony.projections.documents import READ_MODELS, init_read_models
-from phony.projections.projector import apply
+from phony.projections.projector import SeqMemory, apply
 
 
 async def rebuild(settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> int:
@@ -20,7 +20,8 @@ async def rebuild(settings: Settings, client: AsyncMongoClient[dict[str, Any]]) 
         await database.drop_collection(model.Settings.name)
     await init_read_models(client, settings)
     count = 0
+    memory = SeqMemory()
     async for logged in read_log(settings):
-        if await apply(logged.event):
+        if await apply(logged.event, memory):
             count += 1
     return count

@@ -31,6 +31,8 @@ async def projector_runtime(settings: Settings, redis: Redis) -> AsyncIterator[N
         group_id=settings.group("projector"),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
+        # One consumer per partition slot: partitions are projected in parallel, each in order.
+        max_workers=min(settings.partitions, settings.projector_concurrency),
     )
     async def on_event(msg: KafkaMessage) -> None:
         record = single_record(msg)

@@ -15,7 +15,7 @@ async def tenant_created(event: EventEnvelope, data: TenantCreated) -> None:
         limits=data.limits.model_dump(),
         created_at=event.timestamp,
         updated_at=event.timestamp,
-    ).save()
+    ).insert()
 
 
 async def tenant_updated(event: EventEnvelope, data: TenantUpdated) -> None:
@@ -41,7 +41,7 @@ async def api_key_issued(event: EventEnvelope, data: ApiKeyIssued) -> None:
         key_hash=data.key_hash,
         created_at=event.timestamp,
         expires_at=data.expires_at,
-    ).save()
+    ).insert()
 
 
 async def api_key_revoked(event: EventEnvelope, data: ApiKeyRevoked) -> None:

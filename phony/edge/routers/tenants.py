@@ -72,8 +72,8 @@ async def _keys(tenant_id: str) -> ApiKeyList:
 
 
 async def _revoke(ctx: Ctx, tenant_id: str, key_id: str) -> ApiKeyOut:
-    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"_id": key_id, "tenant_id": tenant_id})
-    if doc is None:
+    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"_id": key_id})
+    if doc is None or doc["tenant_id"] != tenant_id:
         raise ApiError(404, "API key not found", details={"id": key_id})
     await ctx.bus.execute(RevokeApiKey(tenant_id=tenant_id, aggregate_id=tenant_id, key_id=key_id))
     doc = await ApiKeyDoc.get_pymongo_collection().find_one({"_id": key_id})

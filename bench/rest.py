@@ -1,0 +1,156 @@
+"""REST latency: create-agent (with read-your-writes) and list-agents through Phony, beside a baseline
+that writes / reads the same documents straight to MongoDB, at 1 and 32 concurrent clients, in one run.
+
+Run with the services up (``make bench`` or ``scripts/services.sh up``):
+    .venv/bin/python bench/rest.py [--requests 400]
+
+It starts its own ``phony serve`` on the services in a fresh namespace and prints p50/p99 per case
+and the ratio Phony / baseline (side by side, so machine noise hits both alike).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from phony.config import Settings  # noqa: E402
+from phony.projections.documents import mongo_client  # noqa: E402
+from tests.support import ADMIN_KEY, PhonyProcess, Servers, agent_body, phony_env, unique_number  # noqa: E402
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run_clients(clients: int, total: int, op: Callable[[], Awaitable[None]]) -> list[float]:
+    """``total`` operations spread over ``clients`` concurrent loops; latencies in ms."""
+    latencies: list[float] = []
+    per_client = max(1, total // clients)
+
+    async def loop() -> None:
+        for _ in range(per_client):
+            start = time.perf_counter()
+            await op()
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    await asyncio.gather(*(loop() for _ in range(clients)))
+    return latencies
+
+
+async def main(requests: int) -> None:
+    defaults = Settings(_env_file=None)
+    servers = Servers(
+        os.environ.get("PHONY_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
+        os.environ.get("PHONY_MONGODB_URL", defaults.mongodb_url),
+        os.environ.get("PHONY_REDIS_URL", defaults.redis_url),
+    )
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    log_dir = ROOT / ".services" / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    phony = PhonyProcess("serve", phony_env(servers, namespace, PHONY_LOG_LEVEL="WARNING"))
+    phony.start(log_dir)
+    mongo = mongo_client(Settings(_env_file=None, mongodb_url=servers.mongodb))
+    baseline_db = mongo[f"{namespace}_baseline"]["agents"]
+    try:
+        await phony.ready()
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(base_url=phony.url, timeout=30, limits=limits) as http:
+            admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+            tenant = (await http.post("/tenants/", json={"name": "bench"}, headers=admin)).json()
+            await http.patch(
+                f"/tenants/{tenant['id']}", json={"limits": {"agents_per_minute": 100_000}}, headers=admin
+            )
+            key = (await http.post(f"/tenants/{tenant['id']}/api-keys", json={}, headers=admin)).json()["key"]
+            auth = {"Authorization": f"Bearer {key}"}
+
+            async def create() -> None:
+                r = await http.post(
+                    "/agents/", json=agent_body(phone_numbers=[unique_number()]), headers=auth
+                )
+                assert r.status_code == 201, r.text
+
+            async def listing() -> None:
+                r = await http.get("/agents/?limit=10&offset=0&is_active=true", headers=auth)
+                assert r.status_code == 200, r.text
+
+            async def baseline_create() -> None:
+                now = time.time()
+                doc: dict[str, Any] = {
+                    "_id": f"agent_{uuid.uuid4().hex}",
+                    "tenant_id": tenant["id"],
+                    **agent_body(phone_numbers=[unique_number()]),
+                    "created_at": now,
+                    "updated_at": now,
+                    "deleted": False,
+                }
+                await baseline_db.insert_one(doc)
+
+            async def baseline_list() -> None:
+                query = {"tenant_id": tenant["id"], "deleted": False, "is_active": True}
+                await baseline_db.count_documents(query)
+                await baseline_db.find(query).sort("created_at", 1).limit(10).to_list(10)
+
+            # Warm both paths (connections, JIT-free Python caches, Kafka metadata).
+            await run_clients(4, 40, create)
+            await run_clients(4, 40, baseline_create)
+
+            rows: list[tuple[str, int, list[float], list[float]]] = []
+            for clients in (1, 32):
+                n = requests if clients == 1 else requests * 2
+                rows.append(
+                    (
+                        "create-agent",
+                        clients,
+                        await run_clients(clients, n, create),
+                        await run_clients(clients, n, baseline_create),
+                    )
+                )
+                rows.append(
+                    (
+                        "list-agents",
+                        clients,
+                        await run_clients(clients, n, listing),
+                        await run_clients(clients, n, baseline_list),
+                    )
+                )
+    finally:
+        phony.stop()
+        await mongo.drop_database(f"{namespace}_baseline")
+        await mongo.close()
+
+    print(
+        f"{'case':<14}{'clients':>8}{'phony p50':>11}{'p99':>9}{'mongo p50':>11}{'p99':>9}"
+        f"{'ratio p50':>11}{'p99':>8}{'n':>6}"
+    )
+    for name, clients, ours, base in rows:
+        p50, p99, b50, b99 = pct(ours, 0.5), pct(ours, 0.99), pct(base, 0.5), pct(base, 0.99)
+        print(
+            f"{name:<14}{clients:>8}{p50:>9.1f}ms{p99:>7.1f}ms{b50:>9.1f}ms{b99:>7.1f}ms"
+            f"{p50 / b50:>10.1f}x{p99 / b99:>7.1f}x{len(ours):>6}"
+        )
+    print(
+        f"(mean create at 32 clients: {statistics.mean(rows[2][2]):.1f} ms; "
+        "targets: create p99 <= 50 ms, list p99 <= 15 ms at 32 clients)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=300, help="requests per case at 1 client (x2 at 32)")
+    asyncio.run(main(parser.parse_args().requests))
