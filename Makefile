@@ -23,8 +23,12 @@ status:
 
 ## Start the services and run Phony (edge, workers, projector, and the simulators when no
 ## Twilio/OpenAI credentials are configured) on port 24187, in the foreground.
+## The operator key: PHONY_ADMIN_KEY if set, else one generated once into .services/admin-key.
 up: services
-	@.venv/bin/phony serve
+	@test -n "$$PHONY_ADMIN_KEY" || test -s .services/admin-key || \
+	  $(PY) -c "import secrets; print('adm_' + secrets.token_urlsafe(24))" > .services/admin-key
+	@echo "operator key: $${PHONY_ADMIN_KEY:-$$(cat .services/admin-key)}  (ADMIN=\$$(cat .services/admin-key))"
+	@PHONY_ADMIN_KEY="$${PHONY_ADMIN_KEY:-$$(cat .services/admin-key)}" .venv/bin/phony serve
 
 lint: install
 	@.venv/bin/ruff check phony tests bench
