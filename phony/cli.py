@@ -27,11 +27,16 @@ def _settings(port: int | None = None) -> Settings:
 
 @app.command()
 def serve(port: int | None = typer.Option(None, help="HTTP port (default PHONY_PORT, 24187)")) -> None:
-    """Run everything in one process: edge, worker and projector."""
+    """Run everything in one process: edge, worker and projector (and the simulators, for whichever
+    of Twilio and OpenAI has no credentials configured)."""
     from phony.serve import all_in_one, serve_http
+    from phony.simulated import simulated
 
-    settings = _settings(port)
-    asyncio.run(serve_http(all_in_one(settings), settings))
+    async def main(settings: Settings) -> None:
+        async with simulated(settings) as effective:
+            await serve_http(all_in_one(effective), effective)
+
+    asyncio.run(main(_settings(port)))
 
 
 @app.command()
@@ -93,6 +98,30 @@ def replay(
             typer.echo(json.dumps(logged.event.public()))
 
     asyncio.run(main())
+
+
+sim = typer.Typer(help="The simulated world (when `phony serve` runs the simulators).")
+app.add_typer(sim, name="sim")
+
+
+@sim.command("call")
+def sim_call(
+    from_: str = typer.Option(..., "--from", help="The caller's number"),
+    to: str = typer.Option(..., "--to", help="The number called (an agent's)"),
+    scenario: str = typer.Option(
+        "default", help="The caller's script: default, hold, barge_in, transfer, ..."
+    ),
+) -> None:
+    """Make a simulated caller ring one of your agents' numbers."""
+    import httpx
+
+    settings = _settings()
+    url = f"http://{settings.host}:{settings.sim_twilio_port}/sim/inbound-calls"
+    response = httpx.post(url, json={"from": from_, "to": to, "scenario": scenario}, timeout=10)
+    if response.status_code != 201:
+        console.print(f"[red]the simulated Twilio refused: {response.status_code} {response.text}")
+        raise typer.Exit(1)
+    console.print(f"ringing {to} from {from_}: call [bold]{response.json()['sid']}[/] ({scenario})")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,14 @@ import httpx
 import pytest
 
 from phony.config import Settings
+from phony.sim.realtime import RealtimeSim
+from phony.sim.twilio import TwilioSim
 from tests.support import (
     ADMIN_KEY,
     ROOT,
     PhonyProcess,
     Servers,
+    SimEnv,
     TenantHandle,
     phony_env,
 )
@@ -78,9 +81,35 @@ def settings(servers: Servers, namespace: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def phony(servers: Servers, namespace: str, log_dir: Path) -> AsyncIterator[PhonyProcess]:
-    """One ``phony serve`` (edge, worker, projector) for the whole session."""
-    process = PhonyProcess("serve", phony_env(servers, namespace))
+async def twilio_sim() -> AsyncIterator[TwilioSim]:
+    """The fake Twilio, in the test process so tests can see what it saw."""
+    async with TwilioSim() as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+async def model_sim(twilio_sim: TwilioSim) -> AsyncIterator[RealtimeSim]:
+    """The fake OpenAI Realtime server; it knows the scripts of the simulated callers."""
+    async with RealtimeSim(scenario_lookup=twilio_sim.scenario_of_caller) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def sims(twilio_sim: TwilioSim, model_sim: RealtimeSim) -> SimEnv:
+    return SimEnv(
+        twilio_account_sid=twilio_sim.account_sid,
+        twilio_auth_token=twilio_sim.auth_token,
+        twilio_api_base=twilio_sim.base_url,
+        openai_api_key=model_sim.api_key,
+        openai_base_url=model_sim.base_url,
+        openai_websocket_base_url=model_sim.websocket_base_url,
+    )
+
+
+@pytest.fixture(scope="session")
+async def phony(servers: Servers, namespace: str, log_dir: Path, sims: SimEnv) -> AsyncIterator[PhonyProcess]:
+    """One ``phony serve`` (edge, worker, projector) for the whole session, on the simulators."""
+    process = PhonyProcess("serve", phony_env(servers, namespace, sims))
     process.start(log_dir)
     try:
         await process.ready()

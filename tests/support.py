@@ -105,9 +105,27 @@ class PhonyProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def phony_env(servers: Servers, namespace: str, **extra: str) -> dict[str, str]:
-    """Environment for a Phony process on ``servers`` in its own topics and database."""
+@dataclass(frozen=True)
+class SimEnv:
+    """Where the session's simulators listen, and their credentials."""
+
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_api_base: str
+    openai_api_key: str
+    openai_base_url: str
+    openai_websocket_base_url: str
+
+    def env(self) -> dict[str, str]:
+        return {f"PHONY_{k.upper()}": v for k, v in self.__dict__.items()}
+
+
+def phony_env(servers: Servers, namespace: str, sims: SimEnv | None = None, **extra: str) -> dict[str, str]:
+    """Environment for a Phony process on ``servers`` in its own topics and database, talking to the
+    session's simulators (or, without them, in dev mode: no Twilio signatures)."""
     return {
+        **(sims.env() if sims else {"PHONY_ENV": "dev"}),
+        "PHONY_VAD_SILENCE_MS": "300",
         "PHONY_KAFKA_BOOTSTRAP": servers.kafka,
         "PHONY_MONGODB_URL": servers.mongodb,
         "PHONY_REDIS_URL": servers.redis,

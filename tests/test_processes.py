@@ -15,7 +15,16 @@ import pytest
 
 from phony.config import Settings
 from phony.events.log import read_log
-from tests.support import ADMIN_KEY, PhonyProcess, Servers, TenantHandle, eventually, free_port, phony_env
+from tests.support import (
+    ADMIN_KEY,
+    PhonyProcess,
+    Servers,
+    SimEnv,
+    TenantHandle,
+    eventually,
+    free_port,
+    phony_env,
+)
 
 
 @pytest.fixture
@@ -41,11 +50,12 @@ async def test_rate_limit_is_shared_by_two_edge_processes(
     admin: httpx.AsyncClient,
     tenant: TenantHandle,
     servers: Servers,
+    sims: SimEnv,
     namespace: str,
     log_dir: Path,
     processes: list[PhonyProcess],
 ) -> None:
-    second = await start(processes, log_dir, "edge", phony_env(servers, namespace))
+    second = await start(processes, log_dir, "edge", phony_env(servers, namespace, sims))
     await admin.patch(f"/tenants/{tenant.id}", json={"limits": {"agents_per_minute": 6}})
     urls = [str(tenant.client.base_url), second.url]
     # The window is the calendar minute: start the burst where it cannot straddle a boundary.
@@ -74,13 +84,16 @@ def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 async def test_health_is_degraded_and_writes_503_when_redis_dies(
     tenant: TenantHandle,
     servers: Servers,
+    sims: SimEnv,
     namespace: str,
     log_dir: Path,
     processes: list[PhonyProcess],
     own_redis: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
     redis_url, redis_proc = own_redis
-    edge = await start(processes, log_dir, "edge", phony_env(servers, namespace, PHONY_REDIS_URL=redis_url))
+    edge = await start(
+        processes, log_dir, "edge", phony_env(servers, namespace, sims, PHONY_REDIS_URL=redis_url)
+    )
     async with httpx.AsyncClient(
         base_url=edge.url, headers={"Authorization": f"Bearer {tenant.key}"}
     ) as client:
@@ -99,10 +112,10 @@ async def test_health_is_degraded_and_writes_503_when_redis_dies(
 
 
 async def test_write_not_projected_in_time_is_503_and_still_lands(
-    servers: Servers, log_dir: Path, processes: list[PhonyProcess]
+    servers: Servers, sims: SimEnv, log_dir: Path, processes: list[PhonyProcess]
 ) -> None:
     lonely = f"t{uuid.uuid4().hex[:10]}"
-    env = phony_env(servers, lonely, PHONY_READ_YOUR_WRITES_TIMEOUT_S="1")
+    env = phony_env(servers, lonely, sims, PHONY_READ_YOUR_WRITES_TIMEOUT_S="1")
     edge = await start(processes, log_dir, "edge", env)
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
     async with httpx.AsyncClient(base_url=edge.url, headers=headers, timeout=10) as client:
@@ -119,10 +132,10 @@ async def test_write_not_projected_in_time_is_503_and_still_lands(
 
 
 async def test_restarted_worker_continues_each_aggregate_from_the_log(
-    servers: Servers, log_dir: Path, processes: list[PhonyProcess]
+    servers: Servers, sims: SimEnv, log_dir: Path, processes: list[PhonyProcess]
 ) -> None:
     space = f"t{uuid.uuid4().hex[:10]}"
-    env = phony_env(servers, space)
+    env = phony_env(servers, space, sims)
     first = await start(processes, log_dir, "serve", env)
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
     async with httpx.AsyncClient(base_url=first.url, headers=headers, timeout=30) as client:

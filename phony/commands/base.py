@@ -13,7 +13,7 @@ from phony.events.envelope import new_id, utcnow
 class Command(BaseModel):
     """A request to change one aggregate; keyed on Kafka by ``aggregate_id`` so one worker owns it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     id: str = Field(default_factory=lambda: new_id("cmd"))
     tenant_id: str

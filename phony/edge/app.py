@@ -13,7 +13,8 @@ from phony.config import Settings
 from phony.edge.body_limit import BodyLimit
 from phony.edge.context import EdgeContext
 from phony.edge.errors import install_error_handlers
-from phony.edge.routers import agents, health, tenants
+from phony.edge.routers import agents, health, media_ws, outbound, override, tenants, twilio_webhooks
+from phony.edge.twilio_auth import TwilioSignatures
 from phony.events.log import ensure_topics, make_broker
 from phony.projections.documents import init_read_models, mongo_client
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            signatures = TwilioSignatures(settings)  # refuses to start without a token in prod
             redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
             stack.push_async_callback(redis.aclose)
             mongo = mongo_client(settings)
@@ -39,7 +41,14 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
             bus = CommandBus(settings, broker, redis)
             await bus.start()
             stack.push_async_callback(bus.stop)
-            ctx = EdgeContext(settings=settings, redis=redis, mongo=mongo, broker=broker, bus=bus)
+            ctx = EdgeContext(
+                settings=settings,
+                redis=redis,
+                mongo=mongo,
+                broker=broker,
+                bus=bus,
+                signatures=signatures,
+            )
             for companion in companions:
                 await stack.enter_async_context(companion(ctx))
             app.state.ctx = ctx
@@ -53,6 +62,6 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, tenants, agents):
+    for module in (health, tenants, agents, outbound, override, twilio_webhooks, media_ws):
         app.include_router(module.router)
     return app

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from phony.commands import CommandBus
 from phony.config import Settings
+from phony.edge.twilio_auth import TwilioSignatures
 
 
 @dataclass
@@ -21,4 +22,5 @@ class EdgeContext:
     mongo: AsyncMongoClient[dict[str, Any]]
     broker: KafkaBroker
     bus: CommandBus
+    signatures: TwilioSignatures
     started: float = field(default_factory=time.monotonic)

@@ -6,10 +6,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
+from phony.events.agents import AgentSettings
 from phony.events.base import EventData
 from phony.events.envelope import AggregateType
 
 Direction = Literal["inbound", "outbound"]
+# The tenant of calls to a number no agent answers: they are recorded, but no tenant sees them.
+UNROUTED_TENANT = "_unrouted"
 EndReason = Literal[
     "completed",
     "caller_hangup",
@@ -42,6 +45,9 @@ class CallStarted(_CallEvent):
     agent_id: str | None
     scenario: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # The agent's settings as they were when the call started: the call is self-contained (a worker
+    # restoring it needs nothing else) and the audit shows which prompt was used.
+    agent: AgentSettings | None = None
 
 
 class CallRinging(_CallEvent):

@@ -12,14 +12,20 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
+from openai import AsyncOpenAI
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
 from phony.commands import decode_command
+from phony.commands.audio import AudioFrame
 from phony.config import Settings
 from phony.events.log import Topics, make_broker, single_record
 from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
+from phony.workers.calls.context import CallDeps
+from phony.workers.calls.handler import CallHandler
+from phony.workers.calls.state import CallState, fold_call
+from phony.workers.calls.telephony import Telephony
 from phony.workers.phone_claims import PhoneClaims
 from phony.workers.store import AggregateStore
 from phony.workers.writer import EventWriter
@@ -49,12 +55,33 @@ async def worker_runtime(
     topics = Topics.of(settings)
     broker = make_broker(settings, "worker")
     store = AggregateStore(settings)
+    store.register("call", CallState, fold_call)
     writer = EventWriter(settings, broker, store)
     claims = PhoneClaims(mongo[settings.mongodb_db]["phone_claims"])
     admin = AdminHandler(settings, store, writer, redis, claims)
+    telephony = Telephony(settings)
+    calls = CallHandler(
+        CallDeps(
+            settings=settings,
+            store=store,
+            writer=writer,
+            broker=broker,
+            redis=redis,
+            database=mongo[settings.mongodb_db],
+            openai=AsyncOpenAI(
+                api_key=settings.openai_api_key.get_secret_value() or "unset",
+                base_url=settings.openai_base_url,
+                websocket_base_url=settings.openai_websocket_base_url,
+            ),
+            telephony=telephony,
+        )
+    )
 
+    # One consumer for commands and caller audio, range-assigned: partition p of both topics (same
+    # key, same partition count) belongs to the same worker, which owns those calls.
     @broker.subscriber(
         topics.commands,
+        topics.audio,
         group_id=settings.group("worker"),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
@@ -62,20 +89,29 @@ async def worker_runtime(
         listener=_Ownership(store),
         max_poll_interval_ms=60_000,
     )
-    async def on_command(msg: KafkaMessage) -> None:
+    async def on_message(msg: KafkaMessage) -> None:
         record = single_record(msg)
-        try:
-            command = decode_command(msg.body)
-        except ValidationError:
-            # A poison message can never succeed: log it and move on rather than block the partition.
-            log.error("undecodable command at offset %s dropped", record.offset)
-            return
         await store.ensure_partition(record.partition)
+        try:
+            if record.topic == topics.audio:
+                await calls.audio(AudioFrame.decode(msg.body))
+                return
+            command = decode_command(msg.body)
+        except (ValidationError, ValueError):
+            # A poison message can never succeed: log it and move on rather than block the partition.
+            log.error(
+                "undecodable message at %s/%s:%s dropped", record.topic, record.partition, record.offset
+            )
+            return
         if isinstance(command, ADMIN_COMMANDS):
             await admin.handle(command)
+        else:
+            await calls.handle(command)
 
     await broker.start()
     try:
         yield store
     finally:
         await broker.stop()
+        await calls.close()
+        await telephony.close()

@@ -79,6 +79,7 @@ class AggregateStore:
             log.error("seq gap on %s: have %d, got %d", event.aggregate_id, state.seq, event.seq)
         state.seq = event.seq
         state.tenant_id = event.tenant_id
+        state.updated_at = event.timestamp
         if event.command_id and event.command_final:
             state.commands.add(event.command_id)
         self._folds[event.aggregate_type][1](state, payload_of(event))

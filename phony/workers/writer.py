@@ -33,16 +33,17 @@ class EventWriter:
         """Publish ``payloads`` in order (each acknowledged by Kafka before the next), folding each
         into ``state`` once it is durable."""
         out: list[EventEnvelope] = []
-        for i, payload in enumerate(payloads):
-            envelope = envelope_for(
-                payload,
-                aggregate_id=aggregate_id,
-                tenant_id=tenant_id,
-                seq=state.seq + 1,
-                command_id=command_id,
-                command_final=i == len(payloads) - 1,
-            )
-            await self._broker.publish(envelope.to_json(), self._topic, key=aggregate_id.encode())
-            self._store.fold(envelope)
-            out.append(envelope)
+        async with state.lock:
+            for i, payload in enumerate(payloads):
+                envelope = envelope_for(
+                    payload,
+                    aggregate_id=aggregate_id,
+                    tenant_id=tenant_id,
+                    seq=state.seq + 1,
+                    command_id=command_id,
+                    command_final=i == len(payloads) - 1,
+                )
+                await self._broker.publish(envelope.to_json(), self._topic, key=aggregate_id.encode())
+                self._store.fold(envelope)
+                out.append(envelope)
         return out

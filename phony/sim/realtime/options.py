@@ -28,6 +28,7 @@ class RealtimeObservation:
 
 
 Observer = Callable[[RealtimeObservation], None]
+ScenarioLookup = Callable[[dict[str, str]], str | None]
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,6 @@ class SimOptions:
     audio_chunk_ms: int = 100
     stream_speed: float = 4.0
     observer: Observer | None = None
+    # Which script a call follows when its instructions name none: the simulated world knows what
+    # its callers will say (e.g. ``TwilioSim.scenario_of_caller``, looked up by the ``from`` number).
+    scenario_lookup: ScenarioLookup | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from phony.sim.realtime.options import ScenarioLookup
 from phony.sim.scenarios import Scenario, ToolCall, Turn, parse_call_metadata, scenario_named, verbatim_text
 
 
@@ -39,15 +40,18 @@ def tool_arguments(tool: ToolCall, instructions: str) -> str:
 class Script:
     """Where one session is in its scenario."""
 
-    def __init__(self) -> None:
+    def __init__(self, lookup: ScenarioLookup | None = None) -> None:
+        self._lookup = lookup
         self.caller_turns = 0  # caller turns committed (each one transcribed as the next caller line)
         self.answered = 0  # script turns answered so far
         self.completed_turns = 0  # script answers that finished (counted for fail_after_turns)
 
-    @staticmethod
-    def scenario(instructions: str) -> Scenario:
-        """The scenario the instructions' call metadata names (the default one when none)."""
-        return scenario_named(parse_call_metadata(instructions).get("scenario"))
+    def scenario(self, instructions: str) -> Scenario:
+        """The scenario the instructions' call metadata names, else the one the world's lookup gives
+        for this call (the default one when neither does)."""
+        metadata = parse_call_metadata(instructions)
+        name = metadata.get("scenario") or (self._lookup(metadata) if self._lookup else None)
+        return scenario_named(name)
 
     @staticmethod
     def _turn(scenario: Scenario, index: int) -> Turn:

@@ -18,7 +18,7 @@ from websockets.http11 import Request, Response
 
 from phony.sim.realtime.codec import SpeechCache
 from phony.sim.realtime.events import ServerEvents
-from phony.sim.realtime.options import Observer, SimOptions
+from phony.sim.realtime.options import Observer, ScenarioLookup, SimOptions
 from phony.sim.realtime.parsing import ClientError
 from phony.sim.realtime.session import RealtimeSession
 
@@ -54,11 +54,12 @@ class RealtimeSim:
         audio_chunk_ms: int = 100,
         observer: Observer | None = None,
         stream_speed: float = 4.0,
+        scenario_lookup: ScenarioLookup | None = None,
     ) -> None:
         self.api_key = api_key
         self.host = host
         self._requested_port = port
-        self.options = SimOptions(response_delay_ms, audio_chunk_ms, stream_speed, observer)
+        self.options = SimOptions(response_delay_ms, audio_chunk_ms, stream_speed, observer, scenario_lookup)
         self._speech = SpeechCache()
         self._server: Server | None = None
         self.sessions: list[RealtimeSession] = []

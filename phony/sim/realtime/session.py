@@ -55,7 +55,7 @@ class RealtimeSession:
         self.config: JsonObject = default_session(self.id, model)
         self._settings = read_settings(self.config)
         self._input = InputAudio(self, self._settings)
-        self._script = Script()
+        self._script = Script(options.scenario_lookup)
         self._active: ResponseRun | None = None
         self.responses: list[ResponseRun] = []
         self._committed_audio_ms = 0

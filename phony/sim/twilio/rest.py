@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -69,7 +70,12 @@ async def _form(request: Request) -> Form:
     return parse_qs((await request.body()).decode(), keep_blank_values=True)
 
 
-def build_rest_app(registry: CallRegistry, account_sid: str, auth_token: str) -> Starlette:
+def build_rest_app(
+    registry: CallRegistry,
+    account_sid: str,
+    auth_token: str,
+    app_url: Callable[[], str | None] = lambda: None,
+) -> Starlette:
     """The ASGI app serving ``/2010-04-01/Accounts/{AccountSid}/Calls…`` for one account."""
 
     def authenticate(request: Request) -> JSONResponse | None:
@@ -175,8 +181,24 @@ def build_rest_app(registry: CallRegistry, account_sid: str, auth_token: str) ->
             return _error(ERROR_METHOD_NOT_ALLOWED, "Method not allowed", 405)
         return not_found(request)
 
+    async def ring_app(request: Request) -> Response:
+        # Not Twilio's API: the simulated world's own control, so `phony sim call` can make a
+        # simulated caller ring the app's number (the app's /receive_call webhook).
+        base = app_url()
+        if base is None:
+            return JSONResponse({"error": "the sim does not know the app's URL"}, status_code=409)
+        try:
+            body = await request.json()
+            from_, to = str(body["from"]), str(body["to"])
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "body must be JSON with 'from' and 'to'"}, status_code=400)
+        scenario = body.get("scenario")
+        call = registry.create_inbound(from_, to, base.rstrip("/") + "/receive_call", scenario)
+        return JSONResponse({"sid": call.sid, "from": from_, "to": to, "scenario": scenario}, status_code=201)
+
     prefix = f"/{API_VERSION}/Accounts/{{account_sid}}"
     routes = [
+        Route("/sim/inbound-calls", ring_app, methods=["POST"]),
         Route(f"{prefix}/Calls.json", create_call, methods=["POST"]),
         Route(f"{prefix}/Calls.json", list_calls, methods=["GET"]),
         Route(f"{prefix}/Calls/{{call_sid}}.json", fetch_call, methods=["GET"]),

@@ -66,6 +66,7 @@ class TwilioSim:
             observer=observer,
         )
         self.registry = CallRegistry(self._ctx)
+        self.app_url: str | None = None  # the app's base URL, for calls rung through /sim/inbound-calls
         self._server: _InProcessServer | None = None
         self._serve_task: asyncio.Task[None] | None = None
 
@@ -87,7 +88,7 @@ class TwilioSim:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        app = build_rest_app(self.registry, self.account_sid, self.auth_token)
+        app = build_rest_app(self.registry, self.account_sid, self.auth_token, lambda: self.app_url)
         config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
         self._server = _InProcessServer(config)
         self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="twilio-sim-rest")
@@ -156,6 +157,15 @@ class TwilioSim:
         """
         url = phony_base_url.rstrip("/") + path
         return self.registry.create_inbound(from_, to, url, scenario, status_callback, status_callback_events)
+
+    def scenario_of_caller(self, metadata: dict[str, str]) -> str | None:
+        """The script of the simulated caller behind an inbound call, by its ``from`` number (what a
+        fake model needs to know what the caller will say; see ``RealtimeSim(scenario_lookup=)``)."""
+        number = metadata.get("from")
+        for call in reversed(list(self.calls.values())):
+            if call.direction == "inbound" and call.from_ == number and call.scenario_override:
+                return call.scenario_override
+        return None
 
     def call(self, call_sid: str) -> SimCall:
         """The call with this SID (KeyError if unknown)."""

@@ -1,0 +1,239 @@
+"""The Twilio media WebSocket, one per call: caller frames become messages on the audio topic, and
+the model's audio for the call arrives on the call's Redis channel and goes back as 20 ms frames.
+
+Twilio's messages are parsed once here: ``media`` (50 a second per call) with plain dict access, the
+rest into pydantic models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from phony.commands.audio import AudioFrame
+from phony.commands.calls import ReceiveDigit, RecordError, StartMedia, StopMedia
+from phony.edge.context import EdgeContext
+from phony.events.log import Topics
+
+log = logging.getLogger(__name__)
+
+FRAME_BYTES = 160  # 20 ms of μ-law at 8 kHz
+SILENCE = b"\xff"
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class StartInfo(_Loose):
+    callSid: str
+    streamSid: str
+    accountSid: str = ""
+    customParameters: dict[str, str] = Field(default_factory=dict)
+
+
+class Start(_Loose):
+    event: Literal["start"]
+    start: StartInfo
+
+
+class Connected(_Loose):
+    event: Literal["connected"]
+
+
+class MarkInfo(_Loose):
+    name: str
+
+
+class Mark(_Loose):
+    event: Literal["mark"]
+    mark: MarkInfo
+
+
+class DtmfInfo(_Loose):
+    digit: str = Field(pattern=r"^[0-9*#A-D]$")
+
+
+class Dtmf(_Loose):
+    event: Literal["dtmf"]
+    dtmf: DtmfInfo
+
+
+class Stop(_Loose):
+    event: Literal["stop"]
+
+
+TwilioMessage = Annotated[Start | Connected | Mark | Dtmf | Stop, Field(discriminator="event")]
+_MESSAGE: TypeAdapter[TwilioMessage] = TypeAdapter(TwilioMessage)
+
+
+class MediaBridge:
+    """One Twilio media socket."""
+
+    def __init__(self, ctx: EdgeContext, ws: WebSocket) -> None:
+        self.ctx = ctx
+        self.ws = ws
+        self.topics = Topics.of(self.ctx.settings)
+        self.call_sid: str | None = None
+        self.stream_sid: str | None = None
+        self.tenant_id = ""
+        self._last_sequence = 0
+        self._pending = bytearray()
+        self._forwarder: asyncio.Task[None] | None = None
+        self._reported: set[str] = set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                raw = await self.ws.receive_text()
+                if not await self._on_message(raw):
+                    break
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await self._finish()
+
+    async def _on_message(self, raw: str) -> bool:
+        try:
+            message: dict[str, Any] = json.loads(raw)
+            kind = message["event"]
+        except (ValueError, KeyError, TypeError):
+            await self._report("malformed", "media socket message is not Twilio JSON")
+            return True
+        if kind == "media":
+            return await self._on_media(message)
+        try:
+            parsed = _MESSAGE.validate_python(message)
+        except ValidationError as exc:
+            await self._report(
+                f"invalid:{kind}", f"invalid Twilio {kind!r} message: {exc.errors()[0]['msg']}"
+            )
+            return True
+        match parsed:
+            case Start():
+                await self._on_start(parsed.start)
+            case Mark() if self.call_sid:
+                await self._send_audio(AudioFrame("m", self.call_sid, 0, parsed.mark.name))
+            case Dtmf() if self.call_sid:
+                await self.ctx.bus.send(
+                    ReceiveDigit(
+                        tenant_id=self.tenant_id, aggregate_id=self.call_sid, digit=parsed.dtmf.digit
+                    )
+                )
+            case Stop():
+                return False
+        return True
+
+    async def _on_media(self, message: dict[str, Any]) -> bool:
+        if self.call_sid is None:
+            await self.ws.close(code=1008, reason="media before start")
+            return False
+        try:
+            sequence = int(message["sequenceNumber"])
+            media = message["media"]
+            timestamp = int(media["timestamp"])
+            payload: str = media["payload"]
+        except (KeyError, TypeError, ValueError):
+            await self._report("malformed_media", "media message without sequenceNumber/timestamp/payload")
+            return True
+        if sequence <= self._last_sequence:
+            await self._report("out_of_order", f"media frame {sequence} after {self._last_sequence}: dropped")
+            return True
+        self._last_sequence = sequence
+        await self._send_audio(AudioFrame("a", self.call_sid, timestamp, payload, time.time()))
+        return True
+
+    async def _send_audio(self, frame: AudioFrame) -> None:
+        # No wait for the broker's acknowledgement per frame: the producer keeps order per partition
+        # (idempotent), and a frame lost with a dying edge is a 20 ms gap on a call that is ending anyway.
+        await self.ctx.broker.publish(
+            frame.encode(), self.topics.audio, key=frame.call_sid.encode(), no_confirm=True
+        )
+
+    async def _on_start(self, start: StartInfo) -> None:
+        self.call_sid, self.stream_sid = start.callSid, start.streamSid
+        self.tenant_id = start.customParameters.get("tenant_id", "")
+        self._last_sequence = 1
+        # Listen for the call's audio before the worker can produce any (the greeting comes first).
+        ready = asyncio.Event()
+        self._forwarder = asyncio.create_task(self._forward(ready), name=f"media-out-{start.callSid}")
+        await ready.wait()
+        await self.ctx.bus.send(
+            StartMedia(
+                tenant_id=self.tenant_id,
+                aggregate_id=start.callSid,
+                stream_sid=start.streamSid,
+                parameters=start.customParameters,
+            )
+        )
+
+    async def _forward(self, ready: asyncio.Event) -> None:
+        channel = self.ctx.settings.channel(f"audio:{self.call_sid}")
+        async with self.ctx.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(channel)
+            ready.set()
+            async for message in pubsub.listen():
+                await self._deliver(json.loads(message["data"]))
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
+        kind = message.get("k")
+        if kind == "media":
+            self._pending += base64.b64decode(message["p"])
+            whole = len(self._pending) - len(self._pending) % FRAME_BYTES
+            for i in range(0, whole, FRAME_BYTES):
+                await self._send_frame(bytes(self._pending[i : i + FRAME_BYTES]))
+            del self._pending[:whole]
+        elif kind == "mark":
+            if self._pending:  # a response part ends: pad its last frame with silence
+                await self._send_frame(bytes(self._pending) + SILENCE * (FRAME_BYTES - len(self._pending)))
+                self._pending.clear()
+            await self.ws.send_text(
+                json.dumps({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": message["n"]}})
+            )
+        elif kind == "clear":
+            self._pending.clear()
+            await self.ws.send_text(json.dumps({"event": "clear", "streamSid": self.stream_sid}))
+
+    async def _send_frame(self, frame: bytes) -> None:
+        payload = base64.b64encode(frame).decode()
+        await self.ws.send_text(
+            '{"event":"media","streamSid":"'
+            + str(self.stream_sid)
+            + '","media":{"payload":"'
+            + payload
+            + '"}}'
+        )
+
+    async def _report(self, kind: str, message: str) -> None:
+        """Record a protocol problem once per kind per socket (as an ``error.occurred`` of the call)."""
+        log.info("media socket %s: %s", self.call_sid, message)
+        if self.call_sid is None or kind in self._reported:
+            return
+        self._reported.add(kind)
+        await self.ctx.bus.send(
+            RecordError(
+                tenant_id=self.tenant_id,
+                aggregate_id=self.call_sid,
+                error_type="media",
+                message=message,
+                code=kind.split(":")[0].upper(),
+            )
+        )
+
+    async def _finish(self) -> None:
+        if self._forwarder is not None:
+            self._forwarder.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._forwarder
+        if self.call_sid and self.stream_sid:
+            await self.ctx.bus.send(
+                StopMedia(tenant_id=self.tenant_id, aggregate_id=self.call_sid, stream_sid=self.stream_sid)
+            )

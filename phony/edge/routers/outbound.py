@@ -1,0 +1,68 @@
+"""``POST /calls/``: place an outbound call with an agent."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from phony.commands.calls import PlaceCall
+from phony.edge.deps import CallsCaller, Ctx
+from phony.edge.errors import ApiError, responses
+from phony.edge.routers.twilio_webhooks import settings_of
+from phony.edge.schemas.common import PhoneNumber
+from phony.events import new_id
+from phony.projections.documents import AgentDoc, CallDoc
+
+router = APIRouter(prefix="/calls", tags=["calls"], responses=responses(401, 403, 429, 503))
+
+
+class CallCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str
+    to_number: PhoneNumber
+    from_number: PhoneNumber | None = Field(None, description="Default: the agent's first number")
+    scenario: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    metadata: dict[str, Any] = Field(default_factory=dict, max_length=50)
+
+
+class CallPlaced(BaseModel):
+    call_sid: str
+    status: Literal[
+        "queued", "ringing", "in-progress", "completed", "busy", "no-answer", "failed", "canceled"
+    ]
+
+
+@router.post("/", status_code=status.HTTP_202_ACCEPTED, responses=responses(400, 404, 409, 422))
+async def place_call(body: CallCreate, ctx: Ctx, caller: CallsCaller) -> CallPlaced:
+    """Ask Twilio to dial ``to_number``; the agent talks when the callee answers. Returns once the
+    call exists (Twilio accepted it and ``call.started`` is recorded)."""
+    doc = await AgentDoc.get_pymongo_collection().find_one({"_id": body.agent_id})
+    if doc is None or doc["tenant_id"] != caller.tenant_id or doc["deleted"]:
+        raise ApiError(404, "agent not found", details={"id": body.agent_id})
+    agent = AgentDoc.model_validate({**doc, "id": doc["_id"]})
+    if not agent.is_active:
+        raise ApiError(409, "agent is not active", details={"field": "agent_id", "value": body.agent_id})
+    from_number = body.from_number or (agent.phone_numbers[0] if agent.phone_numbers else None)
+    if from_number is None:
+        raise ApiError(
+            422,
+            "the agent has no phone number to call from: give from_number",
+            details={"field": "from_number", "value": None},
+        )
+    outcome = await ctx.bus.execute(
+        PlaceCall(
+            tenant_id=caller.tenant_id,
+            aggregate_id=new_id("req"),
+            agent_id=agent.id,
+            agent=settings_of(agent),
+            to=body.to_number,
+            **{"from": from_number},
+            scenario=body.scenario,
+            metadata=body.metadata,
+        )
+    )
+    call = await CallDoc.get_pymongo_collection().find_one({"_id": outcome.aggregate_id})
+    return CallPlaced(call_sid=outcome.aggregate_id, status=call["status"] if call else "queued")

@@ -1,0 +1,122 @@
+"""``/override/``: supervisor controls on a live call. Each answers once its command is durably on
+Kafka; the call's worker carries it out and records it as events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from phony.commands.base import Command
+from phony.commands.calls import (
+    AnswerClarification,
+    ApproveResponse,
+    EndCall,
+    SendDigits,
+    SendText,
+    TransferCall,
+)
+from phony.edge.deps import CallsCaller, Ctx
+from phony.edge.errors import ApiError, responses
+from phony.edge.schemas.common import PhoneNumber
+from phony.projections.documents import CallDoc
+
+router = APIRouter(prefix="/override", tags=["supervisor"], responses=responses(401, 403, 404, 422, 429, 503))
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class _CallRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    callSid: str
+
+
+class TextOverride(_CallRef):
+    text: Text
+
+
+class TransferOverride(_CallRef):
+    target: PhoneNumber
+
+
+class DtmfOverride(_CallRef):
+    digits: str = Field(pattern=r"^[0-9*#wW]{1,32}$")
+
+
+class EndOverride(_CallRef):
+    pass
+
+
+class ClarificationOverride(_CallRef):
+    response: Text
+
+
+class ApproveOverride(_CallRef):
+    response_id: str
+    text: Text | None = None
+
+
+class OverrideResult(BaseModel):
+    success: bool
+    message: str
+
+
+async def _live_call(tenant_id: str, call_sid: str) -> None:
+    doc = await CallDoc.get_pymongo_collection().find_one({"_id": call_sid})
+    if doc is None or doc["tenant_id"] != tenant_id:
+        raise ApiError(404, "call not found", details={"callSid": call_sid})
+    if doc.get("ended_at") is not None:
+        raise ApiError(404, "call has ended", details={"callSid": call_sid, "status": doc.get("status")})
+
+
+async def _send(ctx: Ctx, command: Command, message: str) -> OverrideResult:
+    await _live_call(command.tenant_id, command.aggregate_id)
+    await ctx.bus.send(command)
+    return OverrideResult(success=True, message=message)
+
+
+@router.post("/text")
+async def send_text(body: TextOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+    """Speak ``text`` to the caller, word for word, interrupting the AI."""
+    command = SendText(tenant_id=caller.tenant_id, aggregate_id=body.callSid, text=body.text)
+    return await _send(ctx, command, "Text sent successfully")
+
+
+@router.post("/transfer")
+async def transfer(body: TransferOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+    """Transfer the caller to ``target`` (any E.164 number: the allowlist binds the AI, not you)."""
+    command = TransferCall(tenant_id=caller.tenant_id, aggregate_id=body.callSid, target=body.target)
+    return await _send(ctx, command, "Call transferred successfully")
+
+
+@router.post("/dtmf")
+async def dtmf(body: DtmfOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+    """Send DTMF digits on the line."""
+    command = SendDigits(tenant_id=caller.tenant_id, aggregate_id=body.callSid, digits=body.digits)
+    return await _send(ctx, command, "Digits sent successfully")
+
+
+@router.post("/end")
+async def end(body: EndOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+    """Hang up the call."""
+    command = EndCall(tenant_id=caller.tenant_id, aggregate_id=body.callSid)
+    return await _send(ctx, command, "Call ended successfully")
+
+
+@router.post("/clarification")
+async def clarification(body: ClarificationOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+    """Answer the AI's ``request_user`` question; the AI goes on with the answer."""
+    command = AnswerClarification(
+        tenant_id=caller.tenant_id, aggregate_id=body.callSid, response=body.response
+    )
+    return await _send(ctx, command, "Clarification sent successfully")
+
+
+@router.post("/approve")
+async def approve(body: ApproveOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+    """Release a reply held for approval (``text`` replaces it with your words)."""
+    command = ApproveResponse(
+        tenant_id=caller.tenant_id, aggregate_id=body.callSid, response_id=body.response_id, text=body.text
+    )
+    return await _send(ctx, command, "Response approved")

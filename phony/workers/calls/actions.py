@@ -1,0 +1,129 @@
+"""What can be done to a live call, by the AI (tool or marker) or by a supervisor: end, transfer,
+press digits, ask the supervisor. Each action is a Twilio request plus the events that record it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from phony.events.calls import (
+    CallEnded,
+    CallTransferred,
+    ClarificationRequested,
+    CommandExecuted,
+    DtmfSent,
+    EndReason,
+    ErrorOccurred,
+)
+from phony.workers.calls.context import CallDeps
+from phony.workers.calls.llm_commands import LlmCommand, allowed_transfer, valid_digits
+from phony.workers.calls.session import LiveCall, Response
+from phony.workers.calls.state import duration_s
+
+log = logging.getLogger(__name__)
+
+
+def stream_parameters(deps: CallDeps, call_sid: str) -> dict[str, str]:
+    """The ``<Parameter>``s of a call's media stream (also used when the stream is reconnected)."""
+    state = deps.state(call_sid)
+    params = {"tenant_id": state.tenant_id, "agent_id": state.agent_id or "", "direction": state.direction}
+    if state.scenario:
+        params["scenario"] = state.scenario
+    return params
+
+
+class CallActions:
+    def __init__(self, deps: CallDeps) -> None:
+        self.deps = deps
+
+    async def end(
+        self, call_sid: str, reason: EndReason, *, hang_up: bool, command_id: str | None = None
+    ) -> None:
+        """End the call once: hang up if asked, record ``call.ended``, close the model session."""
+        state = self.deps.state(call_sid)
+        if state.ended or not state.exists:
+            return
+        if hang_up:
+            try:
+                await self.deps.telephony.hang_up(call_sid)
+            except Exception as exc:  # the call may be gone already; it ends either way
+                log.info("hang-up of %s failed: %s", call_sid, exc)
+        ended = CallEnded(callSid=call_sid, duration=duration_s(state, datetime.now(UTC)), reason=reason)
+        await self.deps.emit(call_sid, [ended], command_id)
+        await self.close_session(call_sid)
+
+    async def close_session(self, call_sid: str) -> None:
+        live = self.deps.live.pop(call_sid, None)
+        if live is not None:
+            await live.close()
+
+    async def transfer(self, call_sid: str, target: str, by: str, command_id: str | None = None) -> None:
+        state = self.deps.state(call_sid)
+        if state.ended:
+            return
+        await self.deps.telephony.transfer(call_sid, target)
+        ended = CallEnded(
+            callSid=call_sid, duration=duration_s(state, datetime.now(UTC)), reason="transferred"
+        )
+        await self.deps.emit(call_sid, [CallTransferred(target=target, by=by), ended], command_id)
+        await self.close_session(call_sid)
+
+    async def press(self, call_sid: str, digits: str, by: str, command_id: str | None = None) -> None:
+        live = self.deps.live.get(call_sid)
+        if live is not None:
+            live.expect_stream_restart = True  # the new TwiML ends this stream and opens another
+        await self.deps.telephony.play_digits(call_sid, digits, stream_parameters(self.deps, call_sid))
+        await self.deps.emit(call_sid, [DtmfSent(digits=digits, by=by)], command_id)
+
+    async def model_lost(self, call_sid: str, message: str) -> None:
+        """The model errored or dropped mid-call: record it and end the call cleanly."""
+        await self.deps.emit(
+            call_sid, [ErrorOccurred(error_type="model", message=message, code="MODEL_UNAVAILABLE")]
+        )
+        await self.end(call_sid, "model_error", hang_up=True)
+
+    async def llm_command(
+        self, live: LiveCall, command: LlmCommand, source: str, call_id: str | None, response: Response
+    ) -> None:
+        """Carry out a command the model gave (after the caller has heard what it said with it)."""
+        sid = live.sid
+        agent = live.state.agent
+        executed = CommandExecuted(command=command.name, argument=command.argument, source=source)
+        match command.name:
+            case "end_call":
+                await self.deps.emit(sid, [executed])
+                await live.wait_heard(response)
+                await self.end(sid, "ai_ended", hang_up=True)
+            case "transfer":
+                allowlist = agent.transfer_allowlist if agent else []
+                if not allowed_transfer(command.argument, allowlist):
+                    reason = "target not in the agent's transfer allowlist"
+                    await self.deps.emit(
+                        sid, [executed.model_copy(update={"accepted": False, "reason": reason})]
+                    )
+                    await live.tool_output(call_id, {"ok": False, "error": reason}, respond=True)
+                    return
+                await self.deps.emit(sid, [executed])
+                await live.tool_output(call_id, {"ok": True}, respond=False)
+                await live.wait_heard(response)
+                assert command.argument is not None
+                await self.transfer(sid, command.argument, "ai")
+            case "press":
+                if not valid_digits(command.argument):
+                    reason = "digits must be 0-9, *, # or w"
+                    await self.deps.emit(
+                        sid, [executed.model_copy(update={"accepted": False, "reason": reason})]
+                    )
+                    await live.tool_output(call_id, {"ok": False, "error": reason}, respond=True)
+                    return
+                await self.deps.emit(sid, [executed])
+                await live.tool_output(call_id, {"ok": True}, respond=False)
+                await live.wait_heard(response)
+                assert command.argument is not None
+                await self.press(sid, command.argument, "ai")
+            case "request_user":
+                live.clarification_call_id = call_id
+                question = command.argument or ""
+                await self.deps.emit(
+                    sid, [executed, ClarificationRequested(question=question, call_id=call_id)]
+                )

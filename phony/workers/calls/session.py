@@ -1,0 +1,391 @@
+"""A live call's model session: one OpenAI Realtime connection per call, through the ``openai``
+package's realtime client, bridging the caller's audio in and the model's audio out.
+
+Hot path: caller frames arrive as base64 μ-law and are appended as they are (no transcoding); model
+audio deltas go to the call's Redis channel, from where the edge holding the Twilio socket sends them
+as 20 ms frames followed by a mark. Mark echoes tell this session how much of each response the
+caller has heard, which is what barge-in truncates to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from openai.resources.realtime.realtime import AsyncRealtimeConnection
+
+from phony import recordings
+from phony.events.calls import (
+    AiResponse,
+    ErrorOccurred,
+    LatencyMeasured,
+    ResponseApproved,
+    ResponsePendingApproval,
+    SpeechDetected,
+)
+from phony.workers.calls.context import CallDeps, audio_channel
+from phony.workers.calls.instructions import session_config, verbatim
+from phony.workers.calls.llm_commands import extract_markers, from_tool
+from phony.workers.calls.state import CallState
+
+if TYPE_CHECKING:
+    from phony.workers.calls.actions import CallActions
+
+log = logging.getLogger(__name__)
+
+CALLER_CHUNK_BYTES = 8000 * 5  # caller audio is stored in 5-second segments
+HOLD_LINE = "One moment please."
+
+
+@dataclass
+class Response:
+    """One model response as it streams: its audio, text, tools, and how much the caller heard."""
+
+    id: str
+    held: bool  # approval mode: audio waits for the supervisor
+    item_id: str | None = None
+    text: str = ""
+    transcript: str | None = None
+    audio: bytearray = field(default_factory=bytearray)
+    sent: int = 0  # bytes published towards the caller
+    played: int = 0  # bytes the caller has heard (mark echoes)
+    start_ms: int = 0  # caller-stream time of the first delta (recording placement)
+    first_delta: bool = True
+    interrupted: bool = False
+    done: bool = False
+    tools: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # name, call id, args
+    heard_all: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def note_played(self, count: int) -> None:
+        self.played = max(self.played, count)
+        if self.done and self.played >= self.sent:
+            self.heard_all.set()
+
+
+class LiveCall:
+    """The model session of one call on this worker."""
+
+    def __init__(self, deps: CallDeps, actions: CallActions, call_sid: str) -> None:
+        self.deps = deps
+        self.actions = actions
+        self.sid = call_sid
+        self._stack = AsyncExitStack()
+        self._conn: AsyncRealtimeConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._channel = audio_channel(deps.settings, call_sid)
+        self._closing = False
+        self.stream_ms = 0  # timestamp of the latest caller frame
+        self._caller = bytearray()
+        self._caller_start_ms = 0
+        self._caller_part = 0
+        self.responses: dict[str, Response] = {}
+        self._current: Response | None = None
+        self._playing: Response | None = None
+        self._held: dict[str, Response] = {}
+        self._verbatim_pending = 0
+        self._speech_stopped_at: float | None = None
+        self.expect_stream_restart = False
+        self.clarification_call_id: str | None = None
+
+    @property
+    def state(self) -> CallState:
+        return self.deps.state(self.sid)
+
+    @property
+    def conn(self) -> AsyncRealtimeConnection:
+        assert self._conn is not None, "session not open"
+        return self._conn
+
+    # ------------------------------------------------------------------ lifecycle
+    async def open(self) -> None:
+        """Connect, configure the session from the agent and the call, and greet the caller."""
+        state = self.state
+        assert state.agent is not None
+        manager = self.deps.openai.realtime.connect(model=state.agent.model, max_retries=0)
+        self._conn = await self._stack.enter_async_context(manager)
+        await self.conn.session.update(session=session_config(self.deps.settings, state.agent, state))  # type: ignore[arg-type]
+        self._reader = asyncio.create_task(self._read(), name=f"realtime-{self.sid}")
+        if state.agent.greeting_message:
+            await self.say(state.agent.greeting_message)
+
+    async def close(self) -> None:
+        """End the session: store the caller's remaining audio, close the connection."""
+        if self._closing:
+            return
+        self._closing = True
+        self._flush_caller()
+        if self._reader is not None and self._reader is not asyncio.current_task():
+            self._reader.cancel()
+        await self._stack.aclose()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ caller side (hot path)
+    async def append(self, payload_b64: str, timestamp_ms: int) -> None:
+        """One caller frame to the model, as Twilio sent it."""
+        if self._closing:
+            return
+        if not self._caller:
+            self._caller_start_ms = timestamp_ms
+        self.stream_ms = timestamp_ms
+        await self.conn.send_raw('{"type":"input_audio_buffer.append","audio":"' + payload_b64 + '"}')
+        self._caller += base64.b64decode(payload_b64)
+        if len(self._caller) >= CALLER_CHUNK_BYTES:
+            self._flush_caller()
+
+    def _flush_caller(self) -> None:
+        if not self._caller:
+            return
+        segment = recordings.AudioSegment(
+            id=recordings.segment_id(self.sid, "caller", f"{self._caller_part:06d}"),
+            call_sid=self.sid,
+            tenant_id=self.state.tenant_id,
+            track="caller",
+            start_ms=self._caller_start_ms,
+            audio=bytes(self._caller),
+        )
+        self._caller_part += 1
+        self._caller = bytearray()
+        self._spawn(recordings.save(self.deps.database, segment))
+
+    def mark_played(self, name: str) -> None:
+        """A mark echoed by Twilio: ``<response id>:<bytes sent before it>`` has been heard."""
+        response_id, _, count = name.rpartition(":")
+        response = self.responses.get(response_id)
+        if response is not None and count.isdigit():
+            response.note_played(int(count))
+
+    # ------------------------------------------------------------------ model side
+    async def say(self, text: str) -> None:
+        """Make the model say ``text`` verbatim, interrupting whatever it is saying."""
+        if self._current is not None:
+            await self.conn.response.cancel()
+        self._verbatim_pending += 1
+        await self.conn.response.create(response={"instructions": verbatim(text)})
+
+    async def tool_output(self, call_id: str | None, output: dict[str, Any], respond: bool) -> None:
+        """Answer a function call; ``respond`` lets the model speak about the result."""
+        if call_id is None or self._closing:
+            return
+        await self.conn.conversation.item.create(
+            item={"type": "function_call_output", "call_id": call_id, "output": json.dumps(output)}
+        )
+        if respond:
+            await self.conn.response.create()
+
+    async def wait_heard(self, response: Response | None, extra_s: float = 2.0) -> None:
+        """Wait until the caller has heard ``response`` (bounded by its length plus ``extra_s``)."""
+        if response is None or not response.audio or response.held:
+            return
+        bound = (len(response.audio) - response.played) / 8000 + extra_s
+        try:
+            await asyncio.wait_for(response.heard_all.wait(), max(0.1, bound))
+        except TimeoutError:
+            log.info("call %s: playback of %s not confirmed in %.1fs", self.sid, response.id, bound)
+
+    async def approve(self, response_id: str, text: str | None) -> bool:
+        """Release a held response (or replace it with ``text``); ``False`` if none is held."""
+        response = self._held.pop(response_id, None)
+        if response is None:
+            return False
+        if text is not None and text != (response.transcript or response.text):
+            await self.say(text)
+            return True
+        response.held = False
+        await self._publish_audio(
+            response, base64.b64encode(bytes(response.audio)).decode(), len(response.audio)
+        )
+        await self.deps.emit(
+            self.sid,
+            [
+                ResponseApproved(response_id=response.id, text=response.transcript or response.text),
+                self.ai_response(response, extract_markers(response.transcript or response.text)[0]),
+            ],
+        )
+        return True
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                event: dict[str, Any] = json.loads(await self.conn.recv_bytes())
+                handler = self._HANDLERS.get(event.get("type", ""))
+                if handler is not None:
+                    await handler(self, event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not self._closing:
+                log.warning("call %s: model session lost: %s", self.sid, exc)
+                await self.actions.model_lost(self.sid, f"model connection lost: {exc}")
+
+    async def _on_speech_started(self, _: dict[str, Any]) -> None:
+        # Barge-in: stop what the caller hears, and tell the model how much of its answer was heard.
+        playing = self._playing
+        if playing is None or playing.played >= playing.sent or playing.item_id is None:
+            return
+        await self.deps.redis.publish(self._channel, '{"k":"clear"}')
+        playing.interrupted = True
+        await self.conn.conversation.item.truncate(
+            item_id=playing.item_id, content_index=0, audio_end_ms=playing.played * 1000 // 8000
+        )
+        self._playing = None
+
+    async def _on_speech_stopped(self, _: dict[str, Any]) -> None:
+        self._speech_stopped_at = time.monotonic()
+
+    async def _on_transcription(self, event: dict[str, Any]) -> None:
+        text = (event.get("transcript") or "").strip()
+        if text:
+            await self.deps.emit(
+                self.sid,
+                [SpeechDetected(text=text, speaker="caller", confidence=None, item_id=event.get("item_id"))],
+            )
+
+    async def _on_response_created(self, event: dict[str, Any]) -> None:
+        verbatim_response = self._verbatim_pending > 0
+        self._verbatim_pending = max(0, self._verbatim_pending - 1)
+        agent = self.state.agent
+        held = bool(agent and agent.require_approval and not verbatim_response)
+        response = Response(id=event["response"]["id"], held=held)
+        self.responses[response.id] = response
+        self._current = response
+
+    async def _on_output_item(self, event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if self._current is not None and item.get("type") == "message" and self._current.item_id is None:
+            self._current.item_id = item.get("id")
+
+    async def _on_audio_delta(self, event: dict[str, Any]) -> None:
+        response = self.responses.get(event.get("response_id", "")) or self._current
+        if response is None:
+            return
+        chunk: str = event["delta"]
+        audio = base64.b64decode(chunk)
+        response.audio += audio
+        if response.held:
+            return
+        await self._publish_audio(response, chunk, len(audio))
+        if response.first_delta:
+            response.first_delta = False
+            response.start_ms = self.stream_ms
+            if self._speech_stopped_at is not None:
+                ms = (time.monotonic() - self._speech_stopped_at) * 1000
+                self._speech_stopped_at = None
+                self._spawn(
+                    self.deps.emit(self.sid, [LatencyMeasured(metric="turn_latency_ms", ms=round(ms, 1))])
+                )
+
+    async def _publish_audio(self, response: Response, chunk_b64: str, size: int) -> None:
+        response.sent += size
+        self._playing = response
+        await self.deps.redis.publish(self._channel, json.dumps({"k": "media", "p": chunk_b64}))
+        await self.deps.redis.publish(
+            self._channel, json.dumps({"k": "mark", "n": f"{response.id}:{response.sent}"})
+        )
+
+    async def _on_text_delta(self, event: dict[str, Any]) -> None:
+        if self._current is not None:
+            self._current.text += event.get("delta", "")
+
+    async def _on_transcript_done(self, event: dict[str, Any]) -> None:
+        response = self.responses.get(event.get("response_id", "")) or self._current
+        if response is not None:
+            response.transcript = event.get("transcript", event.get("text"))
+
+    async def _on_function_call(self, event: dict[str, Any]) -> None:
+        response = self.responses.get(event.get("response_id", "")) or self._current
+        if response is None:
+            return
+        try:
+            arguments = json.loads(event.get("arguments") or "{}")
+        except json.JSONDecodeError:
+            arguments = {}
+        response.tools.append((event.get("name", ""), event.get("call_id", ""), arguments))
+
+    async def _on_response_done(self, event: dict[str, Any]) -> None:
+        body = event.get("response") or {}
+        response = self.responses.get(body.get("id", "")) or self._current
+        if response is None:
+            return
+        self._current = None
+        response.done = True
+        response.interrupted = response.interrupted or body.get("status") == "cancelled"
+        response.note_played(response.played)
+        text, markers = extract_markers(response.transcript or response.text)
+        if response.audio:
+            await recordings.save(
+                self.deps.database,
+                recordings.AudioSegment(
+                    id=recordings.segment_id(self.sid, "ai", response.id),
+                    call_sid=self.sid,
+                    tenant_id=self.state.tenant_id,
+                    track="ai",
+                    response_id=response.id,
+                    start_ms=response.start_ms,
+                    audio=bytes(response.audio),
+                ),
+            )
+        if response.held and body.get("status") == "completed":
+            self._held[response.id] = response
+            await self.deps.emit(self.sid, [ResponsePendingApproval(response_id=response.id, text=text)])
+            await self.say(HOLD_LINE)
+        elif text or response.audio:
+            await self.deps.emit(self.sid, [self.ai_response(response, text)])
+        for name, call_id, arguments in response.tools:
+            command = from_tool(name, arguments)
+            if command is not None:
+                await self.actions.llm_command(self, command, "tool", call_id, response)
+        for command in markers:
+            await self.actions.llm_command(self, command, "marker", None, response)
+
+    def ai_response(self, response: Response, text: str) -> AiResponse:
+        agent = self.state.agent
+        return AiResponse(
+            response_id=response.id,
+            text=text,
+            audio_url=self.deps.audio_url(self.sid, response.id) if response.audio else None,
+            model=agent.model if agent else "",
+            interrupted=response.interrupted,
+            audio_ms=len(response.audio) // 8,
+        )
+
+    async def _on_error(self, event: dict[str, Any]) -> None:
+        error = event.get("error") or {}
+        await self.deps.emit(
+            self.sid,
+            [
+                ErrorOccurred(
+                    error_type=f"model.{error.get('type', 'error')}",
+                    message=str(error.get("message", "model error")),
+                    code=str(error.get("code") or "model_error"),
+                )
+            ],
+        )
+
+    _HANDLERS: dict[str, Any] = {
+        "input_audio_buffer.speech_started": _on_speech_started,
+        "input_audio_buffer.speech_stopped": _on_speech_stopped,
+        "conversation.item.input_audio_transcription.completed": _on_transcription,
+        "response.created": _on_response_created,
+        "response.output_item.added": _on_output_item,
+        "response.output_audio.delta": _on_audio_delta,
+        "response.output_audio_transcript.delta": _on_text_delta,
+        "response.output_text.delta": _on_text_delta,
+        "response.output_audio_transcript.done": _on_transcript_done,
+        "response.output_text.done": _on_transcript_done,
+        "response.function_call_arguments.done": _on_function_call,
+        "response.done": _on_response_done,
+        "error": _on_error,
+    }
