@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from twilio.rest import Client
 
 from phony.sim.twilio.context import SimContext, SimTimings
 from phony.sim.twilio.http_client import RedirectingHttpClient
@@ -21,7 +22,6 @@ from phony.sim.twilio.resources import new_sid
 from phony.sim.twilio.rest import build_rest_app
 from phony.sim.twilio.stream import MediaObserver
 from phony.sim.twilio.webhooks import WebhookClient
-from twilio.rest import Client
 
 __all__ = ["TwilioSim"]
 
