@@ -83,6 +83,14 @@ class AiResponse(_CallEvent):
     audio_ms: int = 0
 
 
+class ResponseInterrupted(_CallEvent):
+    """The caller spoke over the AI: playback was cleared and the model told how much was heard."""
+
+    TYPE: ClassVar[str] = "response.interrupted"
+    response_id: str
+    played_ms: int
+
+
 class ResponsePendingApproval(_CallEvent):
     TYPE: ClassVar[str] = "response.pending_approval"
     response_id: str
@@ -168,6 +176,7 @@ CALL_EVENTS: tuple[type[EventData], ...] = (
     MediaStarted,
     SpeechDetected,
     AiResponse,
+    ResponseInterrupted,
     ResponsePendingApproval,
     ResponseApproved,
     CommandExecuted,

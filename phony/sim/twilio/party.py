@@ -45,9 +45,17 @@ class PartyLine(Protocol):
 class Party:
     """A caller following ``scenario``; :meth:`converse` runs it on one stream."""
 
-    def __init__(self, scenario: Scenario, reply_timeout_s: float = 20.0, linger_s: float = 30.0) -> None:
-        """``reply_timeout_s``: how long to wait for any reply; ``linger_s``: silence after the script."""
+    def __init__(
+        self,
+        scenario: Scenario,
+        reply_timeout_s: float = 20.0,
+        linger_s: float = 30.0,
+        greeting_wait_s: float = 2.0,
+    ) -> None:
+        """``reply_timeout_s``: how long to wait for any reply; ``linger_s``: silence after the script;
+        ``greeting_wait_s``: how long the caller listens for a greeting before speaking first."""
         self.scenario = scenario
+        self.greeting_wait_s = greeting_wait_s
         self.reply_timeout_s = reply_timeout_s
         self.linger_s = linger_s
         self.next_turn = 0  # index into the script, kept across the call's streams
@@ -68,7 +76,10 @@ class Party:
         while (current := self._turn()) is not None:
             index, turn = current
             if first_on_stream:
-                # A new stream starts a fresh exchange: whatever the app said before is over.
+                # A new stream starts a fresh exchange: whatever the app said before is over. At the
+                # very start a caller first listens a moment for a greeting, and lets it finish.
+                if self.next_turn == 0:
+                    await line.wait_ai_audio(heard, self.greeting_wait_s)
                 await line.wait_ai_quiet(pause_s)
             else:
                 if not await line.wait_ai_audio(heard, self.reply_timeout_s):

@@ -26,6 +26,7 @@ from phony.events.calls import (
     ErrorOccurred,
     LatencyMeasured,
     ResponseApproved,
+    ResponseInterrupted,
     ResponsePendingApproval,
     SpeechDetected,
 )
@@ -237,10 +238,12 @@ class LiveCall:
             return
         await self.deps.redis.publish(self._channel, '{"k":"clear"}')
         playing.interrupted = True
+        played_ms = playing.played * 1000 // 8000
         await self.conn.conversation.item.truncate(
-            item_id=playing.item_id, content_index=0, audio_end_ms=playing.played * 1000 // 8000
+            item_id=playing.item_id, content_index=0, audio_end_ms=played_ms
         )
         self._playing = None
+        await self.deps.emit(self.sid, [ResponseInterrupted(response_id=playing.id, played_ms=played_ms)])
 
     async def _on_speech_stopped(self, _: dict[str, Any]) -> None:
         self._speech_stopped_at = time.monotonic()
