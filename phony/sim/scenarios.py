@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 
 DEFAULT_SCENARIO = "default"
+# Values for tool-argument placeholders the call metadata does not give.
+PLACEHOLDER_DEFAULTS = {"transfer_target": "+15557654321"}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 ObservationKind = Literal[
-    "input_audio_buffer.append", "conversation.item.create", "response.output_audio.delta"
+    "input_audio_buffer.append", "conversation.item.create", "response.create", "response.output_audio.delta"
 ]
 
 
@@ -16,7 +16,8 @@ class RealtimeObservation:
     """One moment a benchmark wants timed.
 
     ``kind`` is the event: an append received (``payload`` = the decoded audio), a
-    ``conversation.item.create`` received (``detail`` = its text or function output), or an audio delta
+    ``conversation.item.create`` received (``detail`` = its text or function output), a
+    ``response.create`` received (``detail`` = the response's instructions, if any), or an audio delta
     sent (``payload`` = the audio). ``at_monotonic`` is ``time.monotonic()`` when it happened.
     """
 

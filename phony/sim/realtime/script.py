@@ -13,7 +13,15 @@ import json
 from dataclasses import dataclass
 
 from phony.sim.realtime.options import ScenarioLookup
-from phony.sim.scenarios import Scenario, ToolCall, Turn, parse_call_metadata, scenario_named, verbatim_text
+from phony.sim.scenarios import (
+    PLACEHOLDER_DEFAULTS,
+    Scenario,
+    ToolCall,
+    Turn,
+    parse_call_metadata,
+    scenario_named,
+    verbatim_text,
+)
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class Reply:
 class _FillMissing(dict[str, str]):
     # str.format_map leaves a placeholder the call metadata has no value for as it was.
     def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+        return PLACEHOLDER_DEFAULTS.get(key, "{" + key + "}")
 
 
 def tool_arguments(tool: ToolCall, instructions: str) -> str:

@@ -124,6 +124,11 @@ class RealtimeSession:
             case ConversationItemTruncateEvent():
                 await items.truncate_item(self, event)
             case ResponseCreateEvent():
+                if self.options.observer is not None:
+                    instructions = event.response.instructions if event.response else None
+                    self.options.observer(
+                        RealtimeObservation(self.id, "response.create", time.monotonic(), detail=instructions)
+                    )
                 await self._create_response(event)
             case ResponseCancelEvent():
                 await self._cancel_response(event)

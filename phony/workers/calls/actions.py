@@ -22,6 +22,8 @@ from phony.workers.calls.state import duration_s
 
 log = logging.getLogger(__name__)
 
+MAX_SPOKEN_REFUSALS = 2
+
 
 def stream_parameters(deps: CallDeps, call_sid: str) -> dict[str, str]:
     """The ``<Parameter>``s of a call's media stream (also used when the stream is reconnected)."""
@@ -82,6 +84,17 @@ class CallActions:
         )
         await self.end(call_sid, "model_error", hang_up=True)
 
+    async def _refuse(
+        self, live: LiveCall, executed: CommandExecuted, call_id: str | None, reason: str
+    ) -> None:
+        """Record a refused command and tell the model why. It may answer the caller about it, but a
+        model that keeps asking gets the refusal without a new turn (no loop of refusals)."""
+        await self.deps.emit(live.sid, [executed.model_copy(update={"accepted": False, "reason": reason})])
+        live.refusals += 1
+        await live.tool_output(
+            call_id, {"ok": False, "error": reason}, respond=live.refusals <= MAX_SPOKEN_REFUSALS
+        )
+
     async def llm_command(
         self, live: LiveCall, command: LlmCommand, source: str, call_id: str | None, response: Response
     ) -> None:
@@ -97,11 +110,9 @@ class CallActions:
             case "transfer":
                 allowlist = agent.transfer_allowlist if agent else []
                 if not allowed_transfer(command.argument, allowlist):
-                    reason = "target not in the agent's transfer allowlist"
-                    await self.deps.emit(
-                        sid, [executed.model_copy(update={"accepted": False, "reason": reason})]
+                    await self._refuse(
+                        live, executed, call_id, "target not in the agent's transfer allowlist"
                     )
-                    await live.tool_output(call_id, {"ok": False, "error": reason}, respond=True)
                     return
                 await self.deps.emit(sid, [executed])
                 await live.tool_output(call_id, {"ok": True}, respond=False)
@@ -110,11 +121,7 @@ class CallActions:
                 await self.transfer(sid, command.argument, "ai")
             case "press":
                 if not valid_digits(command.argument):
-                    reason = "digits must be 0-9, *, # or w"
-                    await self.deps.emit(
-                        sid, [executed.model_copy(update={"accepted": False, "reason": reason})]
-                    )
-                    await live.tool_output(call_id, {"ok": False, "error": reason}, respond=True)
+                    await self._refuse(live, executed, call_id, "digits must be 0-9, *, # or w")
                     return
                 await self.deps.emit(sid, [executed])
                 await live.tool_output(call_id, {"ok": True}, respond=False)

@@ -94,6 +94,7 @@ class LiveCall:
         self._speech_stopped_at: float | None = None
         self.expect_stream_restart = False
         self.clarification_call_id: str | None = None
+        self.refusals = 0  # LLM commands refused on this call
 
     @property
     def state(self) -> CallState:

@@ -1,0 +1,226 @@
+"""LLM commands (tools and ``[[...]]`` markers) and supervisor controls on live calls (SPEC §3, §4)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from phony.config import Settings
+from phony.sim.realtime import RealtimeSim
+from phony.sim.twilio import TwilioSim
+from phony.workers.calls.llm_commands import allowed_transfer, extract_markers
+from tests.calls import call_events, of_type, received, ring, session_of, wait_for_event
+from tests.support import PhonyProcess, TenantHandle, eventually
+
+TARGET = "+15557654321"
+
+
+async def test_ai_transfer_inside_the_allowlist_dials_the_target(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live = await ring(
+        tenant,
+        twilio_sim,
+        phony,
+        "transfer",
+        settings,
+        transfer_allowlist=["+1555765"],
+        system_prompt="Transfer to +15557654321 when asked.",
+    )
+    events = await wait_for_event(settings, live.call.sid, "call.ended", within=60)
+    [transferred] = of_type(events, "call.transferred")
+    assert transferred.data == {"target": TARGET, "by": "ai"}
+    assert of_type(events, "call.ended")[0].data["reason"] == "transferred"
+    await twilio_sim.wait_for_call_end(live.call.sid, timeout=30)
+    assert live.call.dialed == TARGET
+
+
+async def test_ai_transfer_outside_the_allowlist_is_refused_and_the_model_told(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "transfer", settings, transfer_allowlist=["+1999"])
+    events = await wait_for_event(settings, live.call.sid, "command.executed", within=40)
+    [refused, *_] = of_type(events, "command.executed")
+    assert refused.data["command"] == "transfer"
+    assert refused.data["accepted"] is False
+    assert "allowlist" in refused.data["reason"]
+    outputs = received(session_of(model_sim, live.caller), "conversation.item.create")
+    assert any(
+        o["item"]["type"] == "function_call_output" and '"ok": false' in o["item"]["output"] for o in outputs
+    )
+    assert not of_type(await call_events(settings, live.call.sid), "call.transferred")
+    assert live.call.dialed is None
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+    await wait_for_event(settings, live.call.sid, "call.ended")
+
+
+def test_markers_are_parsed_and_never_left_in_the_text() -> None:
+    text, commands = extract_markers(
+        "Sure, one moment. [[transfer:+15551234567]] [[press:12#]] Bye [[end_call]]"
+    )
+    assert text == "Sure, one moment. Bye"
+    assert [(c.name, c.argument) for c in commands] == [
+        ("transfer", "+15551234567"),
+        ("press", "12#"),
+        ("end_call", None),
+    ]
+    assert allowed_transfer("+15551234567", ["+1555"])
+    assert not allowed_transfer("+15551234567", ["+1666"])
+    assert not allowed_transfer("not-a-number", ["+"])
+
+
+async def test_ai_presses_digits_and_the_call_goes_on(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "digits", settings)
+    events = await wait_for_event(settings, live.call.sid, "call.ended", within=60)
+    [sent] = of_type(events, "dtmf.sent")
+    assert sent.data == {"digits": "123#", "by": "ai"}
+    assert live.call.digits_played == "123#"
+    assert len(of_type(events, "media.started")) == 2  # the stream reconnects after the digits
+    assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"
+
+
+async def test_request_user_asks_the_supervisor_and_resumes_with_the_answer(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "request_user", settings)
+    events = await wait_for_event(settings, live.call.sid, "clarification.requested")
+    assert of_type(events, "clarification.requested")[0].data["question"] == "What is the caller's balance?"
+    r = await tenant.client.post(
+        "/override/clarification", json={"callSid": live.call.sid, "response": "$42.10"}
+    )
+    assert r.json() == {"success": True, "message": "Clarification sent successfully"}
+    events = await wait_for_event(settings, live.call.sid, "clarification.answered")
+    assert of_type(events, "clarification.answered")[0].data["response"] == "$42.10"
+    session = session_of(model_sim, live.caller)
+
+    async def answered() -> bool:
+        return any("$42.10" in str(o.get("item")) for o in received(session, "conversation.item.create"))
+
+    assert await eventually(answered, within=10)
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_supervisor_text_is_spoken_verbatim(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    text = "I'm going to transfer you to a human agent"
+    r = await tenant.client.post("/override/text", json={"callSid": live.call.sid, "text": text})
+    assert r.status_code == 200
+    assert r.json() == {"success": True, "message": "Text sent successfully"}
+
+    async def spoken() -> list[str]:
+        return [e.data["text"] for e in of_type(await call_events(settings, live.call.sid), "ai.response")]
+
+    assert text in await eventually(spoken, lambda texts: text in texts, within=20)
+    events = await call_events(settings, live.call.sid)
+    assert of_type(events, "supervisor.text_sent")[0].data["text"] == text
+    creates = received(session_of(model_sim, live.caller), "response.create")
+    assert any(f"«{text}»" in c["response"]["instructions"] for c in creates if c.get("response"))
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_supervisor_transfer_dtmf_and_end(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    r = await tenant.client.post("/override/dtmf", json={"callSid": live.call.sid, "digits": "42"})
+    assert r.status_code == 200
+    await wait_for_event(settings, live.call.sid, "dtmf.sent")
+    await eventually(lambda: asyncio.sleep(0, live.call.digits_played), lambda d: d == "42", within=10)
+    second = await ring(tenant, twilio_sim, phony, "hold", settings)
+    r = await tenant.client.post("/override/transfer", json={"callSid": second.call.sid, "target": TARGET})
+    assert r.json() == {"success": True, "message": "Call transferred successfully"}
+    events = await wait_for_event(settings, second.call.sid, "call.ended")
+    assert of_type(events, "call.transferred")[0].data == {"target": TARGET, "by": "supervisor"}
+    r = await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+    assert r.status_code == 200
+    events = await wait_for_event(settings, live.call.sid, "call.ended")
+    assert of_type(events, "call.ended")[0].data["reason"] == "supervisor_ended"
+    await twilio_sim.wait_for_call_end(live.call.sid, timeout=20)
+
+
+async def test_overrides_on_unknown_ended_or_foreign_calls_are_404(
+    tenant: TenantHandle,
+    other_tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    settings: Settings,
+) -> None:
+    unknown = await tenant.client.post("/override/text", json={"callSid": "CAnope", "text": "hi"})
+    assert unknown.status_code == 404
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    foreign = await other_tenant.client.post("/override/end", json={"callSid": live.call.sid})
+    assert foreign.status_code == 404
+    assert foreign.json()["error"]["code"] == "NOT_FOUND"
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+    await wait_for_event(settings, live.call.sid, "call.ended")
+
+    async def status() -> int:
+        return (
+            await tenant.client.post("/override/text", json={"callSid": live.call.sid, "text": "late"})
+        ).status_code
+
+    assert await eventually(status, lambda s: s == 404, within=10) == 404
+    bad = await tenant.client.post("/override/dtmf", json={"callSid": live.call.sid, "digits": "12x"})
+    assert bad.status_code == 422
+
+
+async def test_approval_mode_holds_each_reply_until_approved(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live = await ring(
+        tenant, twilio_sim, phony, "default", settings, require_approval=True, greeting_message=None
+    )
+    events = await wait_for_event(settings, live.call.sid, "response.pending_approval")
+    [pending] = of_type(events, "response.pending_approval")
+    assert pending.data["text"] == "Sure. Your order shipped yesterday."
+    assert "Sure. Your order shipped yesterday." not in [
+        e.data["text"] for e in of_type(events, "ai.response")
+    ]
+    # The caller hears the hold line meanwhile.
+
+    async def spoken() -> list[str]:
+        return [e.data["text"] for e in of_type(await call_events(settings, live.call.sid), "ai.response")]
+
+    assert "One moment please." in await eventually(spoken, lambda t: "One moment please." in t, within=15)
+    r = await tenant.client.post(
+        "/override/approve", json={"callSid": live.call.sid, "response_id": pending.data["response_id"]}
+    )
+    assert r.status_code == 200
+    events = await wait_for_event(settings, live.call.sid, "response.approved")
+    assert of_type(events, "response.approved")[0].data["response_id"] == pending.data["response_id"]
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_model_error_mid_call_ends_the_call_cleanly(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "model_error", settings)
+    events = await wait_for_event(settings, live.call.sid, "call.ended", within=60)
+    errors = of_type(events, "error.occurred")
+    assert any(e.data["code"] == "MODEL_UNAVAILABLE" for e in errors)
+    [ended] = of_type(events, "call.ended")
+    assert ended.data["reason"] == "model_error"
+    await twilio_sim.wait_for_call_end(live.call.sid, timeout=20)
+
+
+async def test_supervisor_endpoints_need_a_key(phony: PhonyProcess) -> None:
+    async with httpx.AsyncClient(base_url=phony.url) as anonymous:
+        r = await anonymous.post("/override/text", json={"callSid": "CA1", "text": "hi"})
+    assert r.status_code == 401
