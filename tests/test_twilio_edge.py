@@ -1,0 +1,133 @@
+"""Twilio's side of the edge: signatures on webhooks and on the media socket, bad media input, and
+webhooks for calls Phony does not know."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from phony.config import Settings
+from phony.sim.twilio import TwilioSim
+from tests.calls import call_events, of_type, wait_for_event
+from tests.support import PhonyProcess, TenantHandle, agent_body, eventually, unique_number
+
+
+def signed(token: str, url: str, params: dict[str, str]) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)}
+
+
+async def test_unsigned_or_forged_webhooks_are_403(phony: PhonyProcess, twilio_sim: TwilioSim) -> None:
+    params = {
+        "CallSid": "CAforged",
+        "From": "+15550001111",
+        "To": "+15550002222",
+        "AccountSid": twilio_sim.account_sid,
+    }
+    async with httpx.AsyncClient(base_url=phony.url) as client:
+        for path in ("/receive_call", "/start_call", "/status_callback"):
+            unsigned = await client.post(path, data=params)
+            assert unsigned.status_code == 403, path
+            assert unsigned.json()["error"]["code"] == "FORBIDDEN"
+            forged = await client.post(
+                path, data=params, headers=signed("not-the-token", phony.url + path, params)
+            )
+            assert forged.status_code == 403, path
+        # Signed, but a parameter changed afterwards.
+        headers = signed(twilio_sim.auth_token, phony.url + "/receive_call", params)
+        tampered = await client.post("/receive_call", data={**params, "To": "+15559999999"}, headers=headers)
+        assert tampered.status_code == 403
+
+
+async def test_signed_webhook_missing_parameters_is_400(phony: PhonyProcess, twilio_sim: TwilioSim) -> None:
+    params = {"AccountSid": twilio_sim.account_sid, "From": "+15550001111"}
+    async with httpx.AsyncClient(base_url=phony.url) as client:
+        r = await client.post(
+            "/receive_call",
+            data=params,
+            headers=signed(twilio_sim.auth_token, phony.url + "/receive_call", params),
+        )
+    assert r.status_code == 400
+    assert r.json()["error"]["details"]["field"] == "CallSid"
+
+
+async def test_media_socket_without_a_valid_signature_is_refused(phony: PhonyProcess) -> None:
+    url = phony.url.replace("http://", "ws://") + "/media/ws"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url):
+            pass
+    assert refused.value.response.status_code == 403
+    with pytest.raises(InvalidStatus):
+        async with connect(url, additional_headers={"X-Twilio-Signature": "bogus"}):
+            pass
+
+
+async def test_status_callback_for_an_unknown_call_changes_nothing(
+    phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    params = {"CallSid": "CAunknown0000", "CallStatus": "completed", "AccountSid": twilio_sim.account_sid}
+    url = phony.url + "/status_callback"
+    async with httpx.AsyncClient() as client:
+        r = await client.post(url, data=params, headers=signed(twilio_sim.auth_token, url, params))
+    assert r.status_code == 204
+    assert await call_events(settings, "CAunknown0000") == []
+
+
+async def test_malformed_and_out_of_order_media_are_recorded_and_the_call_ends_cleanly(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    number = unique_number()
+    await tenant.client.post("/agents/", json=agent_body(phone_numbers=[number]))
+    sid = "CA" + "ab" * 16
+    params = {"CallSid": sid, "From": "+15550003333", "To": number, "AccountSid": twilio_sim.account_sid}
+    async with httpx.AsyncClient() as client:
+        url = phony.url + "/receive_call"
+        answer = await client.post(url, data=params, headers=signed(twilio_sim.auth_token, url, params))
+    assert answer.status_code == 200
+    assert "<Connect><Stream" in answer.text
+    ws_url = phony.url.replace("http://", "ws://") + "/media/ws"
+    headers = signed(twilio_sim.auth_token, ws_url, {})
+    async with connect(ws_url, additional_headers=headers) as ws:
+        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        start = {
+            "callSid": sid,
+            "streamSid": "MZtest",
+            "accountSid": twilio_sim.account_sid,
+            "customParameters": {},
+        }
+        await ws.send(
+            json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": "MZtest", "start": start})
+        )
+        await wait_for_event(settings, sid, "media.started")
+        frame = {"track": "inbound", "chunk": "1", "timestamp": "20", "payload": "//8="}
+        await ws.send(
+            json.dumps({"event": "media", "sequenceNumber": "3", "streamSid": "MZtest", "media": frame})
+        )
+        await ws.send(
+            json.dumps({"event": "media", "sequenceNumber": "2", "streamSid": "MZtest", "media": frame})
+        )
+        await ws.send("{not json")
+        await ws.send(json.dumps({"event": "dtmf", "streamSid": "MZtest", "dtmf": {"digit": "x"}}))
+        await ws.send(json.dumps({"event": "stop", "sequenceNumber": "4", "streamSid": "MZtest", "stop": {}}))
+
+    async def errors() -> set[str]:
+        return {e.data["code"] for e in of_type(await call_events(settings, sid), "error.occurred")}
+
+    assert await eventually(errors, lambda c: {"OUT_OF_ORDER", "MALFORMED", "INVALID"} <= c, within=15)
+    events = await wait_for_event(settings, sid, "call.ended")
+    assert [e.data["reason"] for e in of_type(events, "call.ended")] == ["caller_hangup"]
+
+
+async def test_media_before_start_closes_the_socket(phony: PhonyProcess, twilio_sim: TwilioSim) -> None:
+    ws_url = phony.url.replace("http://", "ws://") + "/media/ws"
+    async with connect(ws_url, additional_headers=signed(twilio_sim.auth_token, ws_url, {})) as ws:
+        frame = {"track": "inbound", "chunk": "1", "timestamp": "20", "payload": "//8="}
+        await ws.send(
+            json.dumps({"event": "media", "sequenceNumber": "2", "streamSid": "MZx", "media": frame})
+        )
+        await ws.wait_closed()
+    assert ws.close_code == 1008
