@@ -224,3 +224,20 @@ async def test_supervisor_endpoints_need_a_key(phony: PhonyProcess) -> None:
     async with httpx.AsyncClient(base_url=phony.url) as anonymous:
         r = await anonymous.post("/override/text", json={"callSid": "CA1", "text": "hi"})
     assert r.status_code == 401
+
+
+async def test_seed_markers_in_the_models_words_are_executed_and_never_shown(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "markers", settings)
+    events = await wait_for_event(settings, live.call.sid, "call.ended", within=60)
+    texts = [e.data["text"] for e in of_type(events, "ai.response")]
+    assert "Sure." in texts
+    assert "Goodbye!" in texts
+    assert not any("[[" in t for t in texts)
+    executed = [
+        (e.data["command"], e.data["argument"], e.data["source"]) for e in of_type(events, "command.executed")
+    ]
+    assert executed == [("press", "5", "marker"), ("end_call", None, "marker")]
+    assert live.call.digits_played == "5"
+    assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"

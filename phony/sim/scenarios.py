@@ -116,6 +116,14 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ),
         Scenario(
+            # The seed's text markers instead of tools: the model's words carry [[...]] commands.
+            "markers",
+            (
+                Turn("Can you dial extension five for me?", "Sure. [[press:5]]"),
+                Turn("Thanks, that's everything.", "Goodbye! [[end_call]]"),
+            ),
+        ),
+        Scenario(
             "model_error",
             (Turn("Hello, is anyone there?", "Hello! One moment please."),),
             repeat_last=True,
