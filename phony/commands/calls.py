@@ -14,28 +14,28 @@ from phony.commands.base import Command
 from phony.events.agents import AgentSettings
 
 
-class PlaceCall(Command):
+class _Outbound(Command):
+    """What placing an outbound call needs: the agent (and its settings then), the numbers, and the
+    scenario and metadata the model is told about."""
+
+    agent_id: str
+    agent: AgentSettings
+    to: str
+    from_: str = Field(alias="from")
+    scenario: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlaceCall(_Outbound):
     """Ask Twilio to dial. Keyed by a request id: the call's own key (its CallSid) exists only once
     Twilio has answered the REST request; the worker then sends ``RegisterOutboundCall`` with the
     same command id, so the REST caller's wait ends when that call is projected."""
 
     type: Literal["call.place"] = "call.place"
-    agent_id: str
-    agent: AgentSettings
-    to: str
-    from_: str = Field(alias="from")
-    scenario: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class RegisterOutboundCall(Command):
+class RegisterOutboundCall(_Outbound):
     type: Literal["call.register_outbound"] = "call.register_outbound"
-    agent_id: str
-    agent: AgentSettings
-    to: str
-    from_: str = Field(alias="from")
-    scenario: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class AcceptInboundCall(Command):

@@ -139,16 +139,8 @@ class CallHandler:
             sid = call.sid
             await self.deps.redis.set(remembered, sid, ex=86_400)
         sid = sid.decode() if isinstance(sid, bytes) else str(sid)
-        register = RegisterOutboundCall(
-            id=command.id,
-            tenant_id=command.tenant_id,
-            aggregate_id=sid,
-            agent_id=command.agent_id,
-            agent=command.agent,
-            to=command.to,
-            **{"from": command.from_},
-            scenario=command.scenario,
-            metadata=command.metadata,
+        register = RegisterOutboundCall.model_validate(
+            {**command.model_dump(exclude={"type", "aggregate_id"}), "aggregate_id": sid}
         )
         await self.deps.broker.publish(
             register.model_dump_json().encode(), Topics.of(self.deps.settings).commands, key=sid.encode()
