@@ -205,7 +205,18 @@ async def test_approval_mode_holds_each_reply_until_approved(
     assert r.status_code == 200
     events = await wait_for_event(settings, live.call.sid, "response.approved")
     assert of_type(events, "response.approved")[0].data["response_id"] == pending.data["response_id"]
-    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+    assert "Sure. Your order shipped yesterday." in await spoken()
+
+    # The goodbye carries end_call: the call ends only once that reply is approved too.
+    async def pendings() -> list[str]:
+        found = of_type(await call_events(settings, live.call.sid), "response.pending_approval")
+        return [e.data["response_id"] for e in found]
+
+    [_, goodbye] = await eventually(pendings, lambda p: len(p) == 2, within=30)
+    assert not of_type(await call_events(settings, live.call.sid), "call.ended")
+    await tenant.client.post("/override/approve", json={"callSid": live.call.sid, "response_id": goodbye})
+    events = await wait_for_event(settings, live.call.sid, "call.ended")
+    assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"
 
 
 async def test_model_error_mid_call_ends_the_call_cleanly(

@@ -32,7 +32,7 @@ from phony.events.calls import (
 )
 from phony.workers.calls.context import CallDeps, audio_channel
 from phony.workers.calls.instructions import session_config, verbatim
-from phony.workers.calls.llm_commands import extract_markers, from_tool
+from phony.workers.calls.llm_commands import LlmCommand, extract_markers, from_tool
 from phony.workers.calls.state import CallState
 
 if TYPE_CHECKING:
@@ -198,24 +198,22 @@ class LiveCall:
             log.info("call %s: playback of %s not confirmed in %.1fs", self.sid, response.id, bound)
 
     async def approve(self, response_id: str, text: str | None) -> bool:
-        """Release a held response (or replace it with ``text``); ``False`` if none is held."""
+        """Release a held response (or replace its words with ``text``), then carry out the commands it
+        carried; ``False`` if no such response is held."""
         response = self._held.pop(response_id, None)
         if response is None:
             return False
-        if text is not None and text != (response.transcript or response.text):
+        original, markers = extract_markers(response.transcript or response.text)
+        await self.deps.emit(self.sid, [ResponseApproved(response_id=response.id, text=text or original)])
+        if text is not None and text != original:
             await self.say(text)
-            return True
-        response.held = False
-        await self._publish_audio(
-            response, base64.b64encode(bytes(response.audio)).decode(), len(response.audio)
-        )
-        await self.deps.emit(
-            self.sid,
-            [
-                ResponseApproved(response_id=response.id, text=response.transcript or response.text),
-                self.ai_response(response, extract_markers(response.transcript or response.text)[0]),
-            ],
-        )
+        else:
+            response.held = False
+            audio_b64 = base64.b64encode(bytes(response.audio)).decode()
+            await self._publish_audio(response, audio_b64, len(response.audio))
+            response.note_played(response.played)
+            await self.deps.emit(self.sid, [self.ai_response(response, original)])
+        await self._run_commands(response, markers)
         return True
 
     async def _read(self) -> None:
@@ -342,11 +340,17 @@ class LiveCall:
                 ),
             )
         if response.held and body.get("status") == "completed":
+            # Its words and its commands wait for the supervisor; the caller hears the hold line.
             self._held[response.id] = response
             await self.deps.emit(self.sid, [ResponsePendingApproval(response_id=response.id, text=text)])
             await self.say(HOLD_LINE)
-        elif text or response.audio:
+            return
+        if text or response.audio:
             await self.deps.emit(self.sid, [self.ai_response(response, text)])
+        await self._run_commands(response, markers)
+
+    async def _run_commands(self, response: Response, markers: list[LlmCommand]) -> None:
+        """The commands a response carried, as tools and as ``[[...]]`` markers, in that order."""
         for name, call_id, arguments in response.tools:
             command = from_tool(name, arguments)
             if command is not None:
