@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     rate_calls_per_min: int = 500
     rate_webhooks_per_min: int = 1000
     ws_max_per_key: int = 50
+    ws_queue_size: int = Field(
+        256, ge=1, description="Events queued per events WebSocket before it is closed as too slow"
+    )
+    ws_auth_recheck_s: float = Field(
+        2.0, gt=0, description="How often an open events WebSocket re-checks its key"
+    )
 
     # Telephony and model.
     twilio_account_sid: str = ""

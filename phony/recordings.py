@@ -65,7 +65,9 @@ async def save(database: AsyncDatabase[dict[str, Any]], segment: AudioSegment) -
     await collection(database).replace_one({"_id": segment.id}, segment.document(), upsert=True)
 
 
-async def load_response(database: AsyncDatabase[dict[str, Any]], call_sid: str, response_id: str) -> AudioSegment | None:
+async def load_response(
+    database: AsyncDatabase[dict[str, Any]], call_sid: str, response_id: str
+) -> AudioSegment | None:
     doc = await collection(database).find_one({"_id": segment_id(call_sid, "ai", response_id)})
     return None if doc is None else AudioSegment.model_validate({**doc, "id": doc["_id"]})
 

@@ -117,7 +117,7 @@ async def test_malformed_and_out_of_order_media_are_recorded_and_the_call_ends_c
     async def errors() -> set[str]:
         return {e.data["code"] for e in of_type(await call_events(settings, sid), "error.occurred")}
 
-    assert await eventually(errors, lambda c: {"OUT_OF_ORDER", "MALFORMED", "INVALID"} <= c, within=15)
+    assert await eventually(errors, lambda c: {"OUT_OF_ORDER", "MALFORMED", "INVALID"} <= c, within=40)
     events = await wait_for_event(settings, sid, "call.ended")
     assert [e.data["reason"] for e in of_type(events, "call.ended")] == ["caller_hangup"]
 

@@ -13,7 +13,20 @@ from phony.config import Settings
 from phony.edge.body_limit import BodyLimit
 from phony.edge.context import EdgeContext
 from phony.edge.errors import install_error_handlers
-from phony.edge.routers import agents, health, media_ws, outbound, override, tenants, twilio_webhooks
+from phony.edge.live.hub import EventHub
+from phony.edge.live.leases import SocketLeases
+from phony.edge.redact import redacted_server_logs
+from phony.edge.routers import (
+    agents,
+    calls,
+    events_ws,
+    health,
+    media_ws,
+    outbound,
+    override,
+    tenants,
+    twilio_webhooks,
+)
 from phony.edge.twilio_auth import TwilioSignatures
 from phony.events.log import ensure_topics, make_broker
 from phony.projections.documents import init_read_models, mongo_client
@@ -41,6 +54,10 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
             bus = CommandBus(settings, broker, redis)
             await bus.start()
             stack.push_async_callback(bus.stop)
+            stack.enter_context(redacted_server_logs())
+            hub = EventHub(settings, redis)
+            await hub.start()
+            stack.push_async_callback(hub.stop)
             ctx = EdgeContext(
                 settings=settings,
                 redis=redis,
@@ -48,6 +65,8 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
                 broker=broker,
                 bus=bus,
                 signatures=signatures,
+                hub=hub,
+                leases=SocketLeases(settings, redis),
             )
             for companion in companions:
                 await stack.enter_async_context(companion(ctx))
@@ -62,6 +81,6 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, tenants, agents, outbound, override, twilio_webhooks, media_ws):
+    for module in (health, tenants, agents, outbound, override, twilio_webhooks, media_ws, calls, events_ws):
         app.include_router(module.router)
     return app

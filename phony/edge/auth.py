@@ -63,6 +63,26 @@ async def tenant_for_key(key: str | None) -> Principal:
     return Principal(tenant_id=doc["tenant_id"], key_id=doc["_id"], limits=tenant.get("limits") or {})
 
 
+async def key_problem(principal: Principal) -> str | None:
+    """Why a key accepted earlier no longer works (revoked, expired, tenant suspended), or ``None``.
+
+    For long-lived connections that re-check their key: by ``_id`` only, the lookups FerretDB's SQLite
+    backend answers in SQL rather than by decoding the collection in Go.
+    """
+    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"_id": principal.key_id})
+    if doc is None:
+        return "invalid API key"
+    if doc.get("revoked_at") is not None:
+        return "API key revoked"
+    expires = doc.get("expires_at")
+    if expires is not None and expires <= datetime.now(UTC):
+        return "API key expired"
+    tenant = await TenantDoc.get_pymongo_collection().find_one({"_id": principal.tenant_id})
+    if tenant is None or tenant.get("status") != "active":
+        return "tenant suspended"
+    return None
+
+
 def check_admin(key: str | None, admin_key: str) -> None:
     """Accept only the operator key (constant-time); with none configured, the operator API is off."""
     if not key:

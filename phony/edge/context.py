@@ -12,6 +12,8 @@ from redis.asyncio import Redis
 
 from phony.commands import CommandBus
 from phony.config import Settings
+from phony.edge.live.hub import EventHub
+from phony.edge.live.leases import SocketLeases
 from phony.edge.twilio_auth import TwilioSignatures
 
 
@@ -23,4 +25,6 @@ class EdgeContext:
     broker: KafkaBroker
     bus: CommandBus
     signatures: TwilioSignatures
+    hub: EventHub  # the events WebSockets' shared Redis subscriptions
+    leases: SocketLeases  # their count per API key, across processes
     started: float = field(default_factory=time.monotonic)

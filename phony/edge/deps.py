@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
+from starlette.requests import HTTPConnection
 
 from phony.edge.auth import Principal, bearer, check_admin, tenant_for_key
 from phony.edge.context import EdgeContext
 from phony.edge.ratelimit import hit
 
 
-def get_context(request: Request) -> EdgeContext:
-    ctx: EdgeContext = request.app.state.ctx
+def get_context(connection: HTTPConnection) -> EdgeContext:
+    """The process's connections (HTTP requests and WebSockets alike)."""
+    ctx: EdgeContext = connection.app.state.ctx
     return ctx
 
 

@@ -93,6 +93,7 @@ class CallDoc(Document):
     ended_at: datetime | None = None
     duration: float | None = None
     end_reason: str | None = None
+    transferred_to: str | None = None
     last_seq: int = 0
 
     class Settings:
@@ -133,7 +134,31 @@ class StoredEvent(Document):
         ]
 
 
-READ_MODELS: tuple[type[Document], ...] = (TenantDoc, ApiKeyDoc, AgentDoc, CallDoc, StoredEvent)
+class CallEventPage(Document):
+    """A page of one call's events, ``events["<seq>"]`` = the event's public JSON text, 50 per page.
+
+    What ``GET /calls/{sid}/events``, the transcript and ``since=`` replay read: a few ``_id`` lookups
+    per call instead of a query over every event of every call (FerretDB answers only ``_id`` filters
+    in SQL). Pages bound the size of the document each event rewrites.
+    """
+
+    id: str  # type: ignore[assignment]  # "<call_sid>:<page, 6 digits>"
+    call_sid: str
+    tenant_id: str
+    events: dict[str, str] = Field(default_factory=dict)
+
+    class Settings:
+        name = "call_events"
+
+
+READ_MODELS: tuple[type[Document], ...] = (
+    TenantDoc,
+    ApiKeyDoc,
+    AgentDoc,
+    CallDoc,
+    CallEventPage,
+    StoredEvent,
+)
 
 
 def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
