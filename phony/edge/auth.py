@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime
 
 from phony.edge.errors import ApiError
@@ -43,11 +44,10 @@ def bearer(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def tenant_for_key(key: str | None) -> Principal:
-    """Resolve a tenant key; 401 when missing, unknown, revoked or expired, 403 when suspended."""
-    if not key:
-        raise ApiError(401, "missing API key: send Authorization: Bearer <key>")
-    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"key_hash": hash_key(key)})
+async def _resolve(key_filter: dict[str, Any]) -> Principal:
+    """The principal of the key matching ``key_filter``; ``ApiError`` 401 when the key is unknown,
+    revoked or expired, 403 when its tenant is suspended."""
+    doc = await ApiKeyDoc.get_pymongo_collection().find_one(key_filter)
     if doc is None:
         raise ApiError(401, "invalid API key")
     if doc.get("revoked_at") is not None:
@@ -63,23 +63,22 @@ async def tenant_for_key(key: str | None) -> Principal:
     return Principal(tenant_id=doc["tenant_id"], key_id=doc["_id"], limits=tenant.get("limits") or {})
 
 
+async def tenant_for_key(key: str | None) -> Principal:
+    """Resolve a tenant key; 401 when missing, unknown, revoked or expired, 403 when suspended."""
+    if not key:
+        raise ApiError(401, "missing API key: send Authorization: Bearer <key>")
+    return await _resolve({"key_hash": hash_key(key)})
+
+
 async def key_problem(principal: Principal) -> str | None:
     """Why a key accepted earlier no longer works (revoked, expired, tenant suspended), or ``None``.
 
-    For long-lived connections that re-check their key: by ``_id`` only, the lookups FerretDB's SQLite
-    backend answers in SQL rather than by decoding the collection in Go.
+    For long-lived connections that re-check their key, by ``_id``.
     """
-    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"_id": principal.key_id})
-    if doc is None:
-        return "invalid API key"
-    if doc.get("revoked_at") is not None:
-        return "API key revoked"
-    expires = doc.get("expires_at")
-    if expires is not None and expires <= datetime.now(UTC):
-        return "API key expired"
-    tenant = await TenantDoc.get_pymongo_collection().find_one({"_id": principal.tenant_id})
-    if tenant is None or tenant.get("status") != "active":
-        return "tenant suspended"
+    try:
+        await _resolve({"_id": principal.key_id})
+    except ApiError as error:
+        return error.message
     return None
 
 
