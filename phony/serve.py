@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager
 
 import uvicorn
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
-from redis.asyncio import Redis
 
 from phony.config import Settings
+from phony.connections import connections
 from phony.edge.app import Companion, create_app
 from phony.edge.context import EdgeContext
-from phony.events.log import ensure_topics
-from phony.projections.documents import init_read_models, mongo_client
 from phony.projections.runtime import projector_runtime
 from phony.workers.runtime import worker_runtime
 
@@ -68,26 +63,13 @@ async def until_stopped() -> None:
     await stop.wait()
 
 
-@asynccontextmanager
-async def _connections(settings: Settings) -> AsyncIterator[tuple[Redis, AsyncMongoClient[dict[str, Any]]]]:
-    """Connections for a standalone consumer process, with topics and read models ready."""
-    async with AsyncExitStack() as stack:
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-        stack.push_async_callback(redis.aclose)
-        mongo = mongo_client(settings)
-        stack.push_async_callback(mongo.close)
-        await ensure_topics(settings)
-        await init_read_models(mongo, settings)
-        yield redis, mongo
-
-
 async def run_worker(settings: Settings) -> None:
     """``phony worker``: a worker process until SIGINT/SIGTERM."""
-    async with _connections(settings) as (redis, mongo), worker_runtime(settings, redis, mongo):
+    async with connections(settings) as (redis, mongo), worker_runtime(settings, redis, mongo):
         await until_stopped()
 
 
 async def run_projector(settings: Settings) -> None:
     """``phony projector``: a projector process until SIGINT/SIGTERM."""
-    async with _connections(settings) as (redis, _), projector_runtime(settings, redis):
+    async with connections(settings) as (redis, _), projector_runtime(settings, redis):
         await until_stopped()

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from phony.commands import CommandBus
 from phony.config import Settings
+from phony.connections import connections
 from phony.edge.body_limit import BodyLimit
 from phony.edge.context import EdgeContext
 from phony.edge.errors import install_error_handlers
@@ -28,8 +28,7 @@ from phony.edge.routers import (
     twilio_webhooks,
 )
 from phony.edge.twilio_auth import TwilioSignatures
-from phony.events.log import ensure_topics, make_broker
-from phony.projections.documents import init_read_models, mongo_client
+from phony.events.log import make_broker
 
 Companion = Callable[[EdgeContext], AbstractAsyncContextManager[object]]
 
@@ -42,12 +41,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             signatures = TwilioSignatures(settings)  # refuses to start without a token in prod
-            redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-            stack.push_async_callback(redis.aclose)
-            mongo = mongo_client(settings)
-            stack.push_async_callback(mongo.close)
-            await ensure_topics(settings)
-            await init_read_models(mongo, settings)
+            redis, mongo = await stack.enter_async_context(connections(settings))
             broker = make_broker(settings, "edge")
             await broker.start()
             stack.push_async_callback(broker.stop)

@@ -6,8 +6,8 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from phony.edge.errors import ApiError
 from phony.projections.documents import ApiKeyDoc, TenantDoc

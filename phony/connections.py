@@ -1,0 +1,28 @@
+"""The connections every Phony process opens: Redis and MongoDB, with the topics created and the read
+models bound (the edge, a standalone worker or projector, and ``phony serve`` all start this way)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from phony.config import Settings
+from phony.events.log import ensure_topics
+from phony.projections.documents import init_read_models, mongo_client
+
+
+@asynccontextmanager
+async def connections(settings: Settings) -> AsyncIterator[tuple[Redis, AsyncMongoClient[dict[str, Any]]]]:
+    """Redis and MongoDB clients (closed on exit), with topics and read models ready."""
+    async with AsyncExitStack() as stack:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        stack.push_async_callback(redis.aclose)
+        mongo = mongo_client(settings)
+        stack.push_async_callback(mongo.close)
+        await ensure_topics(settings)
+        await init_read_models(mongo, settings)
+        yield redis, mongo
