@@ -67,9 +67,6 @@ class AggregateStore:
             state = self._states[aggregate_id] = self._folds[aggregate_type][0]()
         return state
 
-    def peek(self, aggregate_id: str) -> AggregateState | None:
-        return self._states.get(aggregate_id)
-
     def fold(self, event: EventEnvelope) -> None:
         """Apply one event; events at or below the known ``seq`` are ignored (already folded)."""
         state = self.get(event.aggregate_type, event.aggregate_id)
