@@ -5,14 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import typer
+import uvloop
 from rich.console import Console
 
 from phony.config import Settings
 
 app = typer.Typer(help="Phony: an open backend for AI phone agents.", no_args_is_help=True)
 console = Console()
+T = TypeVar("T")
+
+
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop (what uvicorn would pick itself; here the loop is ours)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def _settings(port: int | None = None) -> Settings:
@@ -37,7 +47,7 @@ def serve(port: int | None = typer.Option(None, help="HTTP port (default PHONY_P
         async with simulated(settings) as effective:
             await serve_http(all_in_one(effective), effective)
 
-    asyncio.run(main(_settings(port)))
+    _run(main(_settings(port)))
 
 
 @app.command()
@@ -47,7 +57,7 @@ def edge(port: int | None = typer.Option(None, help="HTTP port (default PHONY_PO
     from phony.serve import serve_http
 
     settings = _settings(port)
-    asyncio.run(serve_http(create_app(settings), settings))
+    _run(serve_http(create_app(settings), settings))
 
 
 @app.command()
@@ -55,7 +65,7 @@ def worker() -> None:
     """Run a worker: consumes commands, owns calls and aggregates on its partitions."""
     from phony.serve import run_worker
 
-    asyncio.run(run_worker(_settings()))
+    _run(run_worker(_settings()))
 
 
 @app.command()
@@ -63,7 +73,7 @@ def projector() -> None:
     """Run a projector: keeps the MongoDB read models and feeds the live event streams."""
     from phony.serve import run_projector
 
-    asyncio.run(run_projector(_settings()))
+    _run(run_projector(_settings()))
 
 
 @app.command()
@@ -81,7 +91,7 @@ def rebuild() -> None:
         finally:
             await client.close()
 
-    count = asyncio.run(main())
+    count = _run(main())
     console.print(f"rebuilt read models of [bold]{settings.mongodb_db}[/] from {count} events")
 
 
@@ -98,7 +108,7 @@ def replay(
         async for logged in read_log(settings, aggregate_id=aggregate_id):
             typer.echo(json.dumps(logged.event.public()))
 
-    asyncio.run(main())
+    _run(main())
 
 
 sim = typer.Typer(help="The simulated world (when `phony serve` runs the simulators).")

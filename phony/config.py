@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     audio_retention_ms: int = 3_600_000
     consumer_group_prefix: str = "phony"
     projector_concurrency: int = Field(4, ge=1, le=64)
+    worker_batch_max: int = Field(500, ge=1, le=10_000)
+    redis_max_connections: int = Field(5000, ge=10)
 
     # REST behaviour.
     max_body_bytes: int = 1_048_576

@@ -19,7 +19,13 @@ from phony.projections.documents import init_read_models, mongo_client
 async def connections(settings: Settings) -> AsyncIterator[tuple[Redis, AsyncMongoClient[dict[str, Any]]]]:
     """Redis and MongoDB clients (closed on exit), with topics and read models ready."""
     async with AsyncExitStack() as stack:
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        # Each live call holds a pub/sub connection on the edge: size the pool for that, not 100.
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            max_connections=settings.redis_max_connections,
+        )
         stack.push_async_callback(redis.aclose)
         mongo = mongo_client(settings)
         stack.push_async_callback(mongo.close)

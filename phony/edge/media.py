@@ -191,6 +191,8 @@ class MediaBridge:
             for i in range(0, whole, FRAME_BYTES):
                 await self._send_frame(bytes(self._pending[i : i + FRAME_BYTES]))
             del self._pending[:whole]
+            if "n" in message:  # the mark after this audio
+                await self._deliver({"k": "mark", "n": message["n"]})
         elif kind == "mark":
             if self._pending:  # a response part ends: pad its last frame with silence
                 await self._send_frame(bytes(self._pending) + SILENCE * (FRAME_BYTES - len(self._pending)))

@@ -227,9 +227,9 @@ class CallHandler:
             return  # ended meanwhile: the edge already answered; nothing to do
         match command:
             case SendText():
-                await self.deps.emit(sid, [SupervisorTextSent(text=command.text)], command.id)
                 if live is not None:
-                    await live.say(command.text)
+                    await live.say(command.text)  # the model first: the record can follow
+                await self.deps.emit(sid, [SupervisorTextSent(text=command.text)], command.id)
             case TransferCall():
                 await self.actions.transfer(sid, command.target, "supervisor", command.id)
             case SendDigits():

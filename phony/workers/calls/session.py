@@ -292,10 +292,9 @@ class LiveCall:
     async def _publish_audio(self, response: Response, chunk_b64: str, size: int) -> None:
         response.sent += size
         self._playing = response
-        await self.deps.redis.publish(self._channel, json.dumps({"k": "media", "p": chunk_b64}))
-        await self.deps.redis.publish(
-            self._channel, json.dumps({"k": "mark", "n": f"{response.id}:{response.sent}"})
-        )
+        # The audio and the mark that follows it, in one message: the edge sends the frames, then the mark.
+        mark = f"{response.id}:{response.sent}"
+        await self.deps.redis.publish(self._channel, json.dumps({"k": "media", "p": chunk_b64, "n": mark}))
 
     async def _on_text_delta(self, event: dict[str, Any]) -> None:
         if self._current is not None:
