@@ -15,8 +15,9 @@ import logging
 import time
 from typing import Annotated, Any, Literal
 
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from phony.commands.audio import AudioFrame
 from phony.commands.calls import ReceiveDigit, RecordError, StartMedia, StopMedia
@@ -96,8 +97,8 @@ class MediaBridge:
                 raw = await self.ws.receive_text()
                 if not await self._on_message(raw):
                     break
-        except WebSocketDisconnect:
-            pass
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            pass  # Twilio hung up, or a send to it failed (which also disconnects the socket)
         finally:
             await self._finish()
 
@@ -154,9 +155,12 @@ class MediaBridge:
     async def _send_audio(self, frame: AudioFrame) -> None:
         # No wait for the broker's acknowledgement per frame: the producer keeps order per partition
         # (idempotent), and a frame lost with a dying edge is a 20 ms gap on a call that is ending anyway.
-        await self.ctx.broker.publish(
-            frame.encode(), self.topics.audio, key=frame.call_sid.encode(), no_confirm=True
-        )
+        try:
+            await self.ctx.broker.publish(
+                frame.encode(), self.topics.audio, key=frame.call_sid.encode(), no_confirm=True
+            )
+        except KafkaError as exc:  # overloaded or unreachable broker: this frame is lost, the call goes on
+            await self._report("audio_dropped", f"caller audio could not be queued: {exc!r}")
 
     async def _on_start(self, start: StartInfo) -> None:
         self.call_sid, self.stream_sid = start.callSid, start.streamSid
@@ -220,15 +224,16 @@ class MediaBridge:
         if self.call_sid is None or kind in self._reported:
             return
         self._reported.add(kind)
-        await self.ctx.bus.send(
-            RecordError(
-                tenant_id=self.tenant_id,
-                aggregate_id=self.call_sid,
-                error_type="media",
-                message=message,
-                code=kind.split(":")[0].upper(),
+        with contextlib.suppress(KafkaError):  # recording the problem must not end the call
+            await self.ctx.bus.send(
+                RecordError(
+                    tenant_id=self.tenant_id,
+                    aggregate_id=self.call_sid,
+                    error_type="media",
+                    message=message,
+                    code=kind.split(":")[0].upper(),
+                )
             )
-        )
 
     async def _finish(self) -> None:
         if self._forwarder is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -60,6 +61,7 @@ class CallHandler:
     def __init__(self, deps: CallDeps) -> None:
         self.deps = deps
         self.actions = CallActions(deps)
+        self._opening: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
         for sid in list(self.deps.live):
@@ -206,11 +208,18 @@ class CallHandler:
             return
         live = LiveCall(self.deps, self.actions, sid)
         self.deps.live[sid] = live
+        # Opened beside the consumer, not in it: a connect to the model must not hold up the audio
+        # of every other call on this worker. Frames that arrive before it is open are dropped.
+        task = asyncio.create_task(self._open(live), name=f"open-{sid}")
+        self._opening.add(task)
+        task.add_done_callback(self._opening.discard)
+
+    async def _open(self, live: LiveCall) -> None:
         try:
             await live.open()
         except Exception as exc:
-            log.warning("call %s: model session failed to open: %s", sid, exc)
-            await self.actions.model_lost(sid, f"model session failed to open: {exc}")
+            log.warning("call %s: model session failed to open: %s", live.sid, exc)
+            await self.actions.model_lost(live.sid, f"model session failed to open: {exc}")
 
     async def _media_stopped(self, state: CallState, command: StopMedia) -> None:
         live = self.deps.live.get(command.aggregate_id)

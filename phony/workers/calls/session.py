@@ -95,6 +95,7 @@ class LiveCall:
         self.expect_stream_restart = False
         self.clarification_call_id: str | None = None
         self.refusals = 0  # LLM commands refused on this call
+        self._opened = asyncio.Event()
 
     @property
     def state(self) -> CallState:
@@ -114,6 +115,7 @@ class LiveCall:
         self._conn = await self._stack.enter_async_context(manager)
         await self.conn.session.update(session=session_config(self.deps.settings, state.agent, state))  # type: ignore[arg-type]
         self._reader = asyncio.create_task(self._read(), name=f"realtime-{self.sid}")
+        self._opened.set()
         if state.agent.greeting_message:
             await self.say(state.agent.greeting_message)
 
@@ -136,8 +138,8 @@ class LiveCall:
 
     # ------------------------------------------------------------------ caller side (hot path)
     async def append(self, payload_b64: str, timestamp_ms: int) -> None:
-        """One caller frame to the model, as Twilio sent it."""
-        if self._closing:
+        """One caller frame to the model, as Twilio sent it (dropped until the session is open)."""
+        if self._closing or self._conn is None:
             return
         if not self._caller:
             self._caller_start_ms = timestamp_ms
@@ -172,6 +174,12 @@ class LiveCall:
     # ------------------------------------------------------------------ model side
     async def say(self, text: str) -> None:
         """Make the model say ``text`` verbatim, interrupting whatever it is saying."""
+        if self._conn is None:
+            try:  # opening still: wait a little, never forever (the caller of this is the consumer)
+                await asyncio.wait_for(self._opened.wait(), 5)
+            except TimeoutError:
+                log.warning("call %s: session not open; text not spoken: %s", self.sid, text)
+                return
         if self._current is not None:
             await self.conn.response.cancel()
         self._verbatim_pending += 1
