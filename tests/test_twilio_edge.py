@@ -113,6 +113,8 @@ async def test_malformed_and_out_of_order_media_are_recorded_and_the_call_ends_c
         await ws.send("{not json")
         await ws.send(json.dumps({"event": "dtmf", "streamSid": "MZtest", "dtmf": {"digit": "x"}}))
         await ws.send(json.dumps({"event": "stop", "sequenceNumber": "4", "streamSid": "MZtest", "stop": {}}))
+        # As Twilio does: after stop, let the server close (closing first races its audio sends).
+        await ws.wait_closed()
 
     async def errors() -> set[str]:
         return {e.data["code"] for e in of_type(await call_events(settings, sid), "error.occurred")}
