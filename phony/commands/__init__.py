@@ -1,7 +1,7 @@
 """Commands (requests to change an aggregate) and the bus that carries them."""
 
 from phony.commands.base import Command, CommandOutcome
-from phony.commands.bus import CommandBus, CommandRejected, CommandTimeout, publish_outcome
+from phony.commands.bus import CommandBus, CommandRejected, CommandTimeout, publish_outcome, tell_applied
 from phony.commands.codec import AnyCommand, decode_command
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "CommandTimeout",
     "decode_command",
     "publish_outcome",
+    "tell_applied",
 ]

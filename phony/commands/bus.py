@@ -114,3 +114,10 @@ class CommandBus:
 async def publish_outcome(redis: Redis, settings: Settings, outcome: CommandOutcome) -> None:
     """Tell the edge processes a command's outcome (used by the worker and the projector)."""
     await redis.publish(outcome_channel(settings), outcome.model_dump_json())
+
+
+async def tell_applied(redis: Redis, settings: Settings, command_id: str, aggregate_id: str) -> None:
+    """Tell a waiting REST call its command is applied: by the projector once the command's last
+    event is projected, by the worker when the command produced no event (a no-op or a redelivery)."""
+    outcome = CommandOutcome(command_id=command_id, status="applied", aggregate_id=aggregate_id)
+    await publish_outcome(redis, settings, outcome)

@@ -11,7 +11,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 from redis.asyncio import Redis
 
-from phony.commands import CommandOutcome, publish_outcome
+from phony.commands import tell_applied
 from phony.config import Settings
 from phony.events import EventEnvelope, payload_of
 from phony.events.agents import AgentCreated, AgentDeleted, AgentUpdated
@@ -119,10 +119,4 @@ class Projector:
             await publish_event(self._redis, self._settings, event)
         if event.command_id and event.command_final:
             # Also after a redelivery: a REST call may still be waiting for this command.
-            await publish_outcome(
-                self._redis,
-                self._settings,
-                CommandOutcome(
-                    command_id=event.command_id, status="applied", aggregate_id=event.aggregate_id
-                ),
-            )
+            await tell_applied(self._redis, self._settings, event.command_id, event.aggregate_id)

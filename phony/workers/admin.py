@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
-from phony.commands import CommandOutcome, publish_outcome
+from phony.commands import CommandOutcome, publish_outcome, tell_applied
 from phony.commands.agents import CreateAgent, DeleteAgent, UpdateAgent
 from phony.commands.tenants import CreateTenant, IssueApiKey, RevokeApiKey, UpdateTenant
 from phony.config import Settings
@@ -81,7 +81,7 @@ class AdminHandler:
             return
         if not emitted:
             # Nothing for the projector to do (a no-op or a redelivery): answer the caller here.
-            await self._tell(command.id, command.aggregate_id)
+            await tell_applied(self._redis, self._settings, command.id, command.aggregate_id)
 
     async def _tenant(self, state: TenantState, command: TenantCommand) -> Decision:
         payloads = decide_tenant(state, command)
@@ -113,11 +113,3 @@ class AdminHandler:
                 tenant_id=command.tenant_id,
                 command_id=command.id,
             )
-
-    async def _tell(self, command_id: str, aggregate_id: str) -> None:
-        """An outcome for a command that produced no new events (nothing for the projector to do)."""
-        await publish_outcome(
-            self._redis,
-            self._settings,
-            CommandOutcome(command_id=command_id, status="applied", aggregate_id=aggregate_id),
-        )

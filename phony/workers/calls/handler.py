@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from twilio.base.exceptions import TwilioRestException
 
-from phony.commands import CommandOutcome, publish_outcome
+from phony.commands import CommandOutcome, publish_outcome, tell_applied
 from phony.commands.audio import AudioFrame
 from phony.commands.calls import (
     AcceptInboundCall,
@@ -85,8 +85,8 @@ class CallHandler:
             await self._place(command)
             return
         state = self.deps.state(command.aggregate_id)
-        if command.id in state.commands:
-            await self._tell(command.id, command.aggregate_id)  # a redelivery: already applied
+        if command.id in state.commands:  # a redelivery: already applied
+            await tell_applied(self.deps.redis, self.deps.settings, command.id, command.aggregate_id)
             return
         match command:
             case RegisterOutboundCall() | AcceptInboundCall():
@@ -150,7 +150,7 @@ class CallHandler:
 
     async def _start(self, state: CallState, command: RegisterOutboundCall | AcceptInboundCall) -> None:
         if state.exists:
-            await self._tell(command.id, command.aggregate_id)
+            await tell_applied(self.deps.redis, self.deps.settings, command.id, command.aggregate_id)
             return
         sid = command.aggregate_id
         inbound = isinstance(command, AcceptInboundCall)
@@ -261,13 +261,6 @@ class CallHandler:
                         code="NOT_PENDING",
                     )
                     await self.deps.emit(sid, [error], command.id)
-
-    async def _tell(self, command_id: str, aggregate_id: str) -> None:
-        await publish_outcome(
-            self.deps.redis,
-            self.deps.settings,
-            CommandOutcome(command_id=command_id, status="applied", aggregate_id=aggregate_id),
-        )
 
 
 def _duration(state: CallState, command: UpdateCallStatus) -> float:
