@@ -4,11 +4,12 @@ webhooks for calls Phony does not know."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import httpx
 import pytest
 from twilio.request_validator import RequestValidator
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from phony.config import Settings
@@ -77,31 +78,52 @@ async def test_status_callback_for_an_unknown_call_changes_nothing(
     assert await call_events(settings, "CAunknown0000") == []
 
 
-async def test_malformed_and_out_of_order_media_are_recorded_and_the_call_ends_cleanly(
-    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
-) -> None:
+async def answer_inbound(tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim) -> str:
+    """Ring Phony as Twilio does for an inbound call with no status callback; the call's sid."""
     number = unique_number()
     await tenant.client.post("/agents/", json=agent_body(phone_numbers=[number]))
-    sid = "CA" + "ab" * 16
+    sid = "CA" + uuid.uuid4().hex
     params = {"CallSid": sid, "From": "+15550003333", "To": number, "AccountSid": twilio_sim.account_sid}
     async with httpx.AsyncClient() as client:
         url = phony.url + "/receive_call"
         answer = await client.post(url, data=params, headers=signed(twilio_sim.auth_token, url, params))
     assert answer.status_code == 200
     assert "<Connect><Stream" in answer.text
+    return sid
+
+
+async def start_stream(ws: ClientConnection, sid: str, twilio_sim: TwilioSim) -> None:
+    await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+    start: dict[str, object] = {"callSid": sid, "streamSid": "MZtest", "accountSid": twilio_sim.account_sid}
+    start["customParameters"] = {}
+    message = {"event": "start", "sequenceNumber": "1", "streamSid": "MZtest", "start": start}
+    await ws.send(json.dumps(message))
+
+
+def media_socket(phony: PhonyProcess, twilio_sim: TwilioSim) -> connect:
     ws_url = phony.url.replace("http://", "ws://") + "/media/ws"
-    headers = signed(twilio_sim.auth_token, ws_url, {})
-    async with connect(ws_url, additional_headers=headers) as ws:
-        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        start = {
-            "callSid": sid,
-            "streamSid": "MZtest",
-            "accountSid": twilio_sim.account_sid,
-            "customParameters": {},
-        }
-        await ws.send(
-            json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": "MZtest", "start": start})
-        )
+    return connect(ws_url, additional_headers=signed(twilio_sim.auth_token, ws_url, {}))
+
+
+async def test_a_started_stream_answers_a_call_whose_status_callback_has_not_come(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    sid = await answer_inbound(tenant, phony, twilio_sim)
+    async with media_socket(phony, twilio_sim) as ws:
+        await start_stream(ws, sid, twilio_sim)
+        events = await wait_for_event(settings, sid, "media.started")
+        assert [e.type for e in events] == ["call.started", "call.answered", "media.started"]
+        await ws.send(json.dumps({"event": "stop", "sequenceNumber": "2", "streamSid": "MZtest", "stop": {}}))
+        await ws.wait_closed()
+    await wait_for_event(settings, sid, "call.ended")
+
+
+async def test_malformed_and_out_of_order_media_are_recorded_and_the_call_ends_cleanly(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    sid = await answer_inbound(tenant, phony, twilio_sim)
+    async with media_socket(phony, twilio_sim) as ws:
+        await start_stream(ws, sid, twilio_sim)
         await wait_for_event(settings, sid, "media.started")
         frame = {"track": "inbound", "chunk": "1", "timestamp": "20", "payload": "//8="}
         await ws.send(
@@ -125,8 +147,7 @@ async def test_malformed_and_out_of_order_media_are_recorded_and_the_call_ends_c
 
 
 async def test_media_before_start_closes_the_socket(phony: PhonyProcess, twilio_sim: TwilioSim) -> None:
-    ws_url = phony.url.replace("http://", "ws://") + "/media/ws"
-    async with connect(ws_url, additional_headers=signed(twilio_sim.auth_token, ws_url, {})) as ws:
+    async with media_socket(phony, twilio_sim) as ws:
         frame = {"track": "inbound", "chunk": "1", "timestamp": "20", "payload": "//8="}
         await ws.send(
             json.dumps({"event": "media", "sequenceNumber": "2", "streamSid": "MZx", "media": frame})

@@ -202,7 +202,10 @@ class CallHandler:
             live.expect_stream_restart = False  # the same call, a new stream after sending DTMF
             await self.deps.emit(sid, [MediaStarted(stream_sid=command.stream_sid)], command.id)
             return
-        await self.deps.emit(sid, [MediaStarted(stream_sid=command.stream_sid)], command.id)
+        # Twilio opens a stream only on an answered call, but its "in-progress" status callback is
+        # sent on its own and may arrive later: the stream is the proof, so the answer comes first.
+        answered: list[EventData] = [CallAnswered()] if state.answered_at is None else []
+        await self.deps.emit(sid, [*answered, MediaStarted(stream_sid=command.stream_sid)], command.id)
         if state.agent is None:
             await self.actions.model_lost(sid, "the call has no agent settings")
             return
