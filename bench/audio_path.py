@@ -6,7 +6,8 @@ with ``<Connect><Stream>`` and, per media socket, opens a WebSocket to the model
 both ways unchanged). Both talk to the same fake OpenAI Realtime server. It measures:
 
 - caller frame -> model: the party sends a media frame -> the model receives it in
-  ``input_audio_buffer.append`` (frames matched per call by position, checked by content);
+  ``input_audio_buffer.append`` (frames matched per call by position, checked by content; an append
+  of several frames counts for each);
 - model audio -> caller: the model sends an audio delta -> the party receives its first frame
   (matched per call in order, by the delta's first 160 bytes);
 - CPU per call: CPU seconds of the ``phony serve`` (or proxy) process over the window, per call-second;
@@ -260,7 +261,10 @@ class Recorder:
 
     def on_model(self, seen: RealtimeObservation) -> None:
         if seen.kind == "input_audio_buffer.append":
-            self.appends[seen.session_id].append((seen.at_monotonic, seen.payload or b""))
+            # An append may carry several frames (Phony joins the frames that waited together).
+            audio, appends = seen.payload or b"", self.appends[seen.session_id]
+            for i in range(0, len(audio), FRAME_BYTES):
+                appends.append((seen.at_monotonic, audio[i : i + FRAME_BYTES]))
         elif seen.kind == "response.output_audio.delta":
             self.deltas[seen.session_id].append((seen.at_monotonic, seen.payload or b""))
         elif seen.kind == "response.create" and seen.detail:

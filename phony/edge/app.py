@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import FastAPI
 
 from phony.commands import CommandBus
+from phony.commands.audio import AudioProducer
 from phony.config import Settings
 from phony.connections import connections
 from phony.edge.body_limit import BodyLimit
@@ -48,6 +49,9 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
             bus = CommandBus(settings, broker, redis)
             await bus.start()
             stack.push_async_callback(bus.stop)
+            audio = AudioProducer(settings)
+            await audio.start()
+            stack.push_async_callback(audio.stop)
             stack.enter_context(redacted_server_logs())
             hub = EventHub(settings, redis)
             await hub.start()
@@ -58,6 +62,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
                 mongo=mongo,
                 broker=broker,
                 bus=bus,
+                audio=audio,
                 signatures=signatures,
                 hub=hub,
                 leases=SocketLeases(settings, redis),

@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
 from phony.commands import CommandBus
+from phony.commands.audio import AudioProducer
 from phony.config import Settings
 from phony.edge.live.hub import EventHub
 from phony.edge.live.leases import SocketLeases
@@ -24,6 +25,7 @@ class EdgeContext:
     mongo: AsyncMongoClient[dict[str, Any]]
     broker: KafkaBroker
     bus: CommandBus
+    audio: AudioProducer  # caller frames and mark echoes, to the audio topic
     signatures: TwilioSignatures
     hub: EventHub  # the events WebSockets' shared Redis subscriptions
     leases: SocketLeases  # their count per API key, across processes

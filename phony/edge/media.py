@@ -1,5 +1,6 @@
 """The Twilio media WebSocket, one per call: caller frames become messages on the audio topic, and
-the model's audio for the call arrives on the call's Redis channel and goes back as 20 ms frames.
+the model's audio for the call arrives on the call's Redis channel and goes back as it came, one
+media message per model delta, each followed by its mark.
 
 Twilio's messages are parsed once here: ``media`` (50 a second per call) with plain dict access, the
 rest into pydantic models.
@@ -8,7 +9,6 @@ rest into pydantic models.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -22,12 +22,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 from phony.commands.audio import AudioFrame
 from phony.commands.calls import ReceiveDigit, RecordError, StartMedia, StopMedia
 from phony.edge.context import EdgeContext
-from phony.events.log import Topics
 
 log = logging.getLogger(__name__)
-
-FRAME_BYTES = 160  # 20 ms of μ-law at 8 kHz
-SILENCE = b"\xff"
 
 
 class _Loose(BaseModel):
@@ -82,12 +78,10 @@ class MediaBridge:
     def __init__(self, ctx: EdgeContext, ws: WebSocket) -> None:
         self.ctx = ctx
         self.ws = ws
-        self.topics = Topics.of(self.ctx.settings)
         self.call_sid: str | None = None
         self.stream_sid: str | None = None
         self.tenant_id = ""
         self._last_sequence = 0
-        self._pending = bytearray()
         self._forwarder: asyncio.Task[None] | None = None
         self._reported: set[str] = set()
 
@@ -153,12 +147,8 @@ class MediaBridge:
         return True
 
     async def _send_audio(self, frame: AudioFrame) -> None:
-        # No wait for the broker's acknowledgement per frame: the producer keeps order per partition
-        # (idempotent), and a frame lost with a dying edge is a 20 ms gap on a call that is ending anyway.
         try:
-            await self.ctx.broker.publish(
-                frame.encode(), self.topics.audio, key=frame.call_sid.encode(), no_confirm=True
-            )
+            await self.ctx.audio.send(frame)
         except KafkaError as exc:  # overloaded or unreachable broker: this frame is lost, the call goes on
             await self._report("audio_dropped", f"caller audio could not be queued: {exc!r}")
 
@@ -190,32 +180,25 @@ class MediaBridge:
     async def _deliver(self, message: dict[str, Any]) -> None:
         kind = message.get("k")
         if kind == "media":
-            self._pending += base64.b64decode(message["p"])
-            whole = len(self._pending) - len(self._pending) % FRAME_BYTES
-            for i in range(0, whole, FRAME_BYTES):
-                await self._send_frame(bytes(self._pending[i : i + FRAME_BYTES]))
-            del self._pending[:whole]
-            if "n" in message:  # the mark after this audio
-                await self._deliver({"k": "mark", "n": message["n"]})
-        elif kind == "mark":
-            if self._pending:  # a response part ends: pad its last frame with silence
-                await self._send_frame(bytes(self._pending) + SILENCE * (FRAME_BYTES - len(self._pending)))
-                self._pending.clear()
+            # The model's delta as one media message, as Twilio's own sample does: Twilio plays any
+            # length of μ-law in order, so cutting it into 20 ms frames would only multiply the sends.
             await self.ws.send_text(
-                json.dumps({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": message["n"]}})
+                '{"event":"media","streamSid":"'
+                + str(self.stream_sid)
+                + '","media":{"payload":"'
+                + message["p"]
+                + '"}}'
             )
+            if "n" in message:  # the mark after this audio
+                await self._send_mark(message["n"])
+        elif kind == "mark":
+            await self._send_mark(message["n"])
         elif kind == "clear":
-            self._pending.clear()
             await self.ws.send_text(json.dumps({"event": "clear", "streamSid": self.stream_sid}))
 
-    async def _send_frame(self, frame: bytes) -> None:
-        payload = base64.b64encode(frame).decode()
+    async def _send_mark(self, name: str) -> None:
         await self.ws.send_text(
-            '{"event":"media","streamSid":"'
-            + str(self.stream_sid)
-            + '","media":{"payload":"'
-            + payload
-            + '"}}'
+            json.dumps({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
         )
 
     async def _report(self, kind: str, message: str) -> None:

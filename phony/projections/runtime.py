@@ -6,15 +6,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from faststream import AckPolicy
-from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from phony.config import Settings
 from phony.events import decode
-from phony.events.log import Topics, make_broker, single_record
+from phony.events.log import Topics, make_broker, raw_records
 from phony.projections.projector import Projector
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,12 @@ async def projector_runtime(settings: Settings, redis: Redis) -> AsyncIterator[N
         auto_offset_reset="earliest",
         # One consumer per partition slot: partitions are projected in parallel, each in order.
         max_workers=min(settings.partitions, settings.projector_concurrency),
+        decoder=raw_records,
     )
-    async def on_event(msg: KafkaMessage) -> None:
-        record = single_record(msg)
+    async def on_event(records: Any) -> None:  # one record (see raw_records)
+        [record] = records
         try:
-            event = decode(msg.body)
+            event = decode(record.value)
         except (ValidationError, LookupError, ValueError):
             log.error("undecodable event at offset %s skipped", record.offset)
             return

@@ -11,7 +11,6 @@ from typing import Any
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
-from faststream.kafka.annotations import KafkaMessage
 from openai import AsyncOpenAI
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
@@ -20,7 +19,7 @@ from redis.asyncio import Redis
 from phony.commands import decode_command
 from phony.commands.audio import AudioFrame
 from phony.config import Settings
-from phony.events.log import Topics, make_broker
+from phony.events.log import Topics, make_broker, raw_records
 from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
 from phony.workers.calls.context import CallDeps
 from phony.workers.calls.handler import CallHandler
@@ -93,22 +92,23 @@ async def worker_runtime(
         batch=True,
         max_records=settings.worker_batch_max,
         batch_timeout_ms=100,
+        decoder=raw_records,
     )
-    async def on_batch(msg: KafkaMessage) -> None:
-        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+    async def on_batch(records: Any) -> None:  # the batch's records (see raw_records)
         for partition in {r.partition for r in records}:
             await store.ensure_partition(partition)
         # Commands first (a supervisor's override does not wait behind a second of audio; a stream's
         # start opens its session before its frames), then audio, each in log order per partition.
         for record in (r for r in records if r.topic != topics.audio):
             await handle_command(record)
+        frames: list[AudioFrame] = []
         for record in (r for r in records if r.topic == topics.audio):
             try:
-                frame = AudioFrame.decode(record.value)
+                frames.append(AudioFrame.decode(record.value))
             except (ValueError, TypeError):
                 log.error("undecodable audio at %s:%s dropped", record.partition, record.offset)
-                continue
-            await calls.audio(frame)
+        if frames:
+            await calls.audio(frames)
 
     async def handle_command(record: ConsumerRecord[Any, Any]) -> None:
         try:

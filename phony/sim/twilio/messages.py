@@ -102,19 +102,15 @@ def start_message(
 
 
 def media_message(seq: int, stream_sid: str, chunk: int, timestamp_ms: int, payload_b64: str) -> str:
-    """One 20 ms frame of the party's audio (the ``inbound`` track)."""
-    return _dump(
-        {
-            "event": "media",
-            "sequenceNumber": str(seq),
-            "media": {
-                "track": "inbound",
-                "chunk": str(chunk),
-                "timestamp": str(timestamp_ms),
-                "payload": payload_b64,
-            },
-            "streamSid": stream_sid,
-        }
+    """One 20 ms frame of the party's audio (the ``inbound`` track).
+
+    Built as a string (50 a second per call): the same JSON ``_dump`` would write for these
+    fields, whose values (digits, a Twilio sid, base64) need no escaping.
+    """
+    return (
+        f'{{"event":"media","sequenceNumber":"{seq}","media":{{"track":"inbound",'
+        f'"chunk":"{chunk}","timestamp":"{timestamp_ms}","payload":"{payload_b64}"}},'
+        f'"streamSid":"{stream_sid}"}}'
     )
 
 

@@ -144,7 +144,12 @@ class MediaStreamSession:
         # Twilio signs the handshake like a webhook: over the stream URL, with no parameters.
         headers = {SIGNATURE_HEADER: self.record.handshake_signature, "User-Agent": "Twilio-MediaStreams/1.0"}
         self._ws = await connect(
-            self.record.url, additional_headers=headers, open_timeout=5, close_timeout=2, max_size=None
+            self.record.url,
+            additional_headers=headers,
+            open_timeout=5,
+            close_timeout=2,
+            max_size=None,
+            compression=None,  # Twilio's media streams negotiate no permessage-deflate
         )
         await self._ws.send(wire.connected_message())
         record = self.record

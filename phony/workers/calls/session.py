@@ -2,8 +2,8 @@
 package's realtime client, bridging the caller's audio in and the model's audio out.
 
 Hot path: caller frames arrive as base64 μ-law and are appended as they are (no transcoding); model
-audio deltas go to the call's Redis channel, from where the edge holding the Twilio socket sends them
-as 20 ms frames followed by a mark. Mark echoes tell this session how much of each response the
+audio deltas go to the call's Redis channel, from where the edge holding the Twilio socket sends each
+as one media message followed by a mark. Mark echoes tell this session how much of each response the
 caller has heard, which is what barge-in truncates to.
 """
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 
 from phony import recordings
+from phony.commands.audio import AudioFrame
 from phony.events.calls import (
     AiResponse,
     ErrorOccurred,
@@ -137,15 +138,22 @@ class LiveCall:
         task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------------ caller side (hot path)
-    async def append(self, payload_b64: str, timestamp_ms: int) -> None:
-        """One caller frame to the model, as Twilio sent it (dropped until the session is open)."""
+    async def append(self, frames: list[AudioFrame]) -> None:
+        """Consecutive caller frames to the model as one append, as Twilio sent them (dropped until the
+        session is open)."""
         if self._closing or self._conn is None:
             return
+        if len(frames) == 1:
+            payload_b64 = frames[0].payload
+            audio = base64.b64decode(payload_b64)
+        else:
+            audio = b"".join(base64.b64decode(frame.payload) for frame in frames)
+            payload_b64 = base64.b64encode(audio).decode()
         if not self._caller:
-            self._caller_start_ms = timestamp_ms
-        self.stream_ms = timestamp_ms
+            self._caller_start_ms = frames[0].timestamp_ms
+        self.stream_ms = frames[-1].timestamp_ms
         await self.conn.send_raw('{"type":"input_audio_buffer.append","audio":"' + payload_b64 + '"}')
-        self._caller += base64.b64decode(payload_b64)
+        self._caller += audio
         if len(self._caller) >= CALLER_CHUNK_BYTES:
             self._flush_caller()
 
