@@ -10,6 +10,7 @@ for the audio topic's short retention), so ``phony rebuild`` leaves it alone.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import wave
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 COLLECTION = "call_audio"
 SAMPLE_RATE = 8000
@@ -61,8 +63,13 @@ def collection(database: AsyncDatabase[dict[str, Any]]) -> AsyncCollection[dict[
 
 
 async def save(database: AsyncDatabase[dict[str, Any]], segment: AudioSegment) -> None:
-    """Store a segment (idempotent: the same segment written twice is one document)."""
-    await collection(database).replace_one({"_id": segment.id}, segment.document(), upsert=True)
+    """Store a segment (idempotent: the same segment written twice is one document).
+
+    An insert, not an upsert: an insert is checked against the unique ``_id`` index, while FerretDB
+    answers an upsert's ``_id`` filter by reading every stored segment (megabytes of audio each time).
+    """
+    with contextlib.suppress(DuplicateKeyError):
+        await collection(database).insert_one(segment.document())
 
 
 async def load_response(

@@ -72,14 +72,23 @@ def make_producer(settings: Settings, client_id: str) -> AIOKafkaProducer:
     )
 
 
-async def raw_records(message: StreamMessage[Any], _default: Any) -> tuple[ConsumerRecord[Any, Any], ...]:
-    """A subscriber's decoder that hands its handler the Kafka records themselves (one, or a batch).
+@dataclass(frozen=True)
+class Records:
+    """What a Phony subscriber's handler gets: the Kafka records themselves (one, or a batch), and
+    FastStream's message for them (to commit or seek back by hand)."""
+
+    records: tuple[ConsumerRecord[Any, Any], ...]
+    message: StreamMessage[Any]
+
+
+async def raw_records(message: StreamMessage[Any], _default: Any) -> Records:
+    """A subscriber's decoder that hands its handler the records as :class:`Records`.
 
     The handler then takes one plain argument and nothing from FastStream's context: resolving a
     ``KafkaMessage`` parameter runs in a thread per message (a sync dependency of fast_depends), and the
     default decoder would JSON-decode audio frames that the handler reads its own way."""
     raw = message.raw_message
-    return raw if isinstance(raw, tuple) else (raw,)
+    return Records(raw if isinstance(raw, tuple) else (raw,), message)
 
 
 async def ensure_topics(settings: Settings) -> None:

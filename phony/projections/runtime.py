@@ -35,8 +35,8 @@ async def projector_runtime(settings: Settings, redis: Redis) -> AsyncIterator[N
         max_workers=min(settings.partitions, settings.projector_concurrency),
         decoder=raw_records,
     )
-    async def on_event(records: Any) -> None:  # one record (see raw_records)
-        [record] = records
+    async def on_event(batch: Any) -> None:  # Records of one record (see raw_records)
+        [record] = batch.records
         try:
             event = decode(record.value)
         except (ValidationError, LookupError, ValueError):

@@ -3,7 +3,9 @@ aggregates, committing each command only after its handler succeeded (at-least-o
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,8 +20,9 @@ from redis.asyncio import Redis
 
 from phony.commands import decode_command
 from phony.commands.audio import AudioFrame
+from phony.commands.calls import CallCommand
 from phony.config import Settings
-from phony.events.log import Topics, make_broker, raw_records
+from phony.events.log import Records, Topics, make_broker, raw_records
 from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
 from phony.workers.calls.context import CallDeps
 from phony.workers.calls.handler import CallHandler
@@ -78,13 +81,15 @@ async def worker_runtime(
 
     # One consumer for commands and caller audio, range-assigned: partition p of both topics (same
     # key, same partition count) belongs to the same worker, which owns those calls. It takes what the
-    # broker has in batches and commits once per batch, after handling it: a commit per 20 ms audio
-    # frame would cap a worker at a few calls (each commit is a broker round trip).
+    # broker has in batches. Committing is by hand (MANUAL), because a commit is a broker round trip
+    # the next batch waits for: after a batch with commands at once (they are at-least-once), after
+    # audio alone at most every PHONY_WORKER_AUDIO_COMMIT_MS (a worker failure replays that much audio
+    # to a model session that is opened afresh anyway). A failed batch is sought back and redelivered.
     @broker.subscriber(
         topics.commands,
         topics.audio,
         group_id=settings.group("worker"),
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         partition_assignment_strategy=(RangePartitionAssignor,),
         listener=_Ownership(store),
@@ -94,13 +99,27 @@ async def worker_runtime(
         batch_timeout_ms=100,
         decoder=raw_records,
     )
-    async def on_batch(records: Any) -> None:  # the batch's records (see raw_records)
+    async def on_batch(batch: Any) -> None:  # Records (see raw_records)
+        assert isinstance(batch, Records)
+        try:
+            handled_commands = await handle_batch(batch.records)
+        except Exception:
+            await batch.message.nack()
+            raise
+        now = time.monotonic()
+        if handled_commands or now - committed[0] >= settings.worker_audio_commit_ms / 1000:
+            await batch.message.ack()
+            committed[0] = now
+
+    committed = [time.monotonic()]
+
+    async def handle_batch(records: tuple[ConsumerRecord[Any, Any], ...]) -> bool:
         for partition in {r.partition for r in records}:
             await store.ensure_partition(partition)
         # Commands first (a supervisor's override does not wait behind a second of audio; a stream's
-        # start opens its session before its frames), then audio, each in log order per partition.
-        for record in (r for r in records if r.topic != topics.audio):
-            await handle_command(record)
+        # start opens its session before its frames), then audio, each in log order per call.
+        commands = [r for r in records if r.topic != topics.audio]
+        await handle_commands(commands)
         frames: list[AudioFrame] = []
         for record in (r for r in records if r.topic == topics.audio):
             try:
@@ -109,18 +128,36 @@ async def worker_runtime(
                 log.error("undecodable audio at %s:%s dropped", record.partition, record.offset)
         if frames:
             await calls.audio(frames)
+        return bool(commands)
 
-    async def handle_command(record: ConsumerRecord[Any, Any]) -> None:
-        try:
-            command = decode_command(record.value)
-        except ValidationError:
-            # A poison message can never succeed: log it and move on rather than block the partition.
-            log.error("undecodable command at %s:%s dropped", record.partition, record.offset)
-            return
-        if isinstance(command, ADMIN_COMMANDS):
-            await admin.handle(command)
-        else:
-            await calls.handle(command)
+    async def handle_commands(records: list[ConsumerRecord[Any, Any]]) -> None:
+        """In log order per aggregate. Calls' commands run concurrently across calls (each call's in
+        order: fifty calls starting at once must not wait on each other's broker writes); an admin
+        command waits for those before it and runs alone (it may read another aggregate's state)."""
+        per_call: dict[str, list[CallCommand]] = {}
+        for record in records:
+            try:
+                command = decode_command(record.value)
+            except ValidationError:
+                # A poison message can never succeed: log it and move on rather than block the partition.
+                log.error("undecodable command at %s:%s dropped", record.partition, record.offset)
+                continue
+            if isinstance(command, ADMIN_COMMANDS):
+                await run_calls(per_call)
+                await admin.handle(command)
+            else:
+                per_call.setdefault(command.aggregate_id, []).append(command)
+        await run_calls(per_call)
+
+    async def run_calls(per_call: dict[str, list[CallCommand]]) -> None:
+        async def in_order(commands: list[CallCommand]) -> None:
+            for command in commands:
+                await calls.handle(command)
+
+        async with asyncio.TaskGroup() as group:
+            for commands in per_call.values():
+                group.create_task(in_order(commands))
+        per_call.clear()
 
     await broker.start()
     try:
