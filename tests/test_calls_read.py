@@ -254,6 +254,23 @@ async def test_recording_is_a_stereo_wav_with_each_track_at_its_start(
     assert right == (0,) * 4000 + (32124,) * 400
 
 
+async def test_an_audio_segment_saved_twice_is_stored_once(
+    tenant: TenantHandle, database: AsyncDatabase[dict[str, Any]]
+) -> None:
+    sid = "CA" + uuid.uuid4().hex
+    segment = recordings.AudioSegment(
+        id=recordings.segment_id(sid, "caller", "000000"),
+        call_sid=sid,
+        tenant_id=tenant.id,
+        track="caller",
+        start_ms=0,
+        audio=b"\xff" * 160,
+    )
+    await recordings.save(database, segment)
+    await recordings.save(database, segment)  # a redelivered write
+    assert await recordings.load_call(database, sid) == [segment]
+
+
 async def test_recording_of_a_call_without_audio_is_404(
     tenant: TenantHandle, publisher: EventPublisher
 ) -> None:
