@@ -76,6 +76,7 @@ FRAME_BYTES = 160
 SILENCE = b"\xff" * FRAME_BYTES
 GREETING = "Hello! How can I help you today?"
 OVERRIDE_TOKEN = re.compile(r"bench-override-([0-9a-f]{12})")
+ROLES = {"serve": ["serve"], "split": ["worker", "projector", "edge"]}  # the edge last: its URL is rung
 IDLE_S = 3.0  # the serving process's CPU with no calls is measured this long before each level
 GRACE_S = 2.0  # after the window, before matching: frames sent late in it may still be on their way
 Stamped = list[tuple[float, bytes]]
@@ -394,7 +395,10 @@ class Target:
     name: str
     base_url: str
     path: str
-    pid: int
+    pids: tuple[int, ...]
+
+    def cpu_seconds(self) -> float:
+        return sum(map(cpu_seconds, self.pids))
 
 
 @dataclass
@@ -420,9 +424,9 @@ class Bench:
         through ``http`` (Phony's API with the tenant's key) after the window."""
         rec = self.recorder
         rec.reset()
-        idle0 = cpu_seconds(target.pid)
+        idle0 = target.cpu_seconds()
         await asyncio.sleep(IDLE_S)
-        idle_ms_per_s = (cpu_seconds(target.pid) - idle0) * 1000 / IDLE_S
+        idle_ms_per_s = (target.cpu_seconds() - idle0) * 1000 / IDLE_S
         first_session = len(self.model.sessions)
         placed: list[SimCall] = []
         for _ in range(calls):
@@ -446,7 +450,7 @@ class Bench:
         with loop_lag(lag):
             machine0 = machine_ticks()
             cpu0, infra0, bench0 = (
-                cpu_seconds(target.pid),
+                target.cpu_seconds(),
                 sum(map(cpu_seconds, services)),
                 time.process_time(),
             )
@@ -454,7 +458,7 @@ class Bench:
             await asyncio.sleep(self.seconds)
             t1 = time.monotonic()
             cpu1, infra1, bench1 = (
-                cpu_seconds(target.pid),
+                target.cpu_seconds(),
                 sum(map(cpu_seconds, services)),
                 time.process_time(),
             )
@@ -678,30 +682,36 @@ def report(results: list[tuple[LevelResult, LevelResult]], elapsed: float) -> No
 
 @contextlib.asynccontextmanager
 async def fresh_phony(
-    servers: Servers, sims: SimEnv, log_dir: Path
-) -> AsyncIterator[tuple[Target, httpx.AsyncClient, str, Path | None]]:
-    """A ``phony serve`` in a fresh namespace with a tenant (high limits), a key and one agent; yields
-    its target, a client with the key, the agent's number and the log. A fresh one per level, so a
-    level that Phony could not keep up with leaves no backlog behind to eat the next run's CPU."""
+    servers: Servers, sims: SimEnv, log_dir: Path, deploy: str
+) -> AsyncIterator[tuple[Target, httpx.AsyncClient, str, list[Path]]]:
+    """Phony in a fresh namespace with a tenant (high limits), a key and one agent; yields its target,
+    a client with the key, the agent's number and the logs. ``deploy`` is ``serve`` (one process with
+    every part) or ``split`` (``phony edge``, ``phony worker`` and ``phony projector``, CPU summed). A
+    fresh one per level, so a level that Phony could not keep up with leaves no backlog behind to eat
+    the next run's CPU."""
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     env = phony_env(
         servers, namespace, sims, PHONY_LOG_LEVEL="WARNING", PHONY_RATE_WEBHOOKS_PER_MIN="1000000"
     )
-    phony = PhonyProcess("serve", env)
-    phony.start(log_dir)
+    processes = [PhonyProcess(role, env) for role in ROLES[deploy]]
     try:
-        await phony.ready()
-        assert phony.proc is not None
+        for process in processes:
+            process.start(log_dir)
+        edge = processes[-1]
+        await edge.ready()
+        pids = tuple(p.proc.pid for p in processes if p.proc is not None)
         number = unique_number()
-        async with httpx.AsyncClient(base_url=phony.url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=edge.url, timeout=30) as http:
             key = await setup_phony(http, number)
             http.headers["Authorization"] = f"Bearer {key}"
-            yield Target("phony", phony.url, "/receive_call", phony.proc.pid), http, number, phony.log_path
+            logs = [p.log_path for p in processes if p.log_path is not None]
+            yield Target("phony", edge.url, "/receive_call", pids), http, number, logs
     finally:
-        phony.stop()
+        for process in processes:
+            process.stop()
 
 
-async def main(levels: list[int], seconds: float, overrides: int, ramp_per_s: float) -> None:
+async def main(levels: list[int], seconds: float, overrides: int, ramp_per_s: float, deploy: str) -> None:
     started = time.monotonic()
     defaults = Settings(_env_file=None)
     servers = Servers(
@@ -714,7 +724,7 @@ async def main(levels: list[int], seconds: float, overrides: int, ramp_per_s: fl
     log_dir = ROOT / ".services" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     results: list[tuple[LevelResult, LevelResult]] = []
-    logs: list[Path | None] = []
+    logs: list[Path] = []
     async with (
         TwilioSim(observer=recorder.on_media) as twilio,
         RealtimeSim(observer=recorder.on_model, scenario_lookup=twilio.scenario_of_caller) as model,
@@ -729,15 +739,15 @@ async def main(levels: list[int], seconds: float, overrides: int, ramp_per_s: fl
         )
         bench = Bench(twilio, model, recorder, seconds, ramp_per_s)
         proxy, proxy_port = await start_proxy(model)
-        base = Target("proxy", f"http://127.0.0.1:{proxy_port}", "/incoming-call", proxy.pid)
+        base = Target("proxy", f"http://127.0.0.1:{proxy_port}", "/incoming-call", (proxy.pid,))
         try:
             for calls in levels:
-                async with fresh_phony(servers, sims, log_dir) as (ours, http, number, log_path):
-                    logs.append(log_path)
-                    waited = await settle([ours.pid, base.pid])
+                async with fresh_phony(servers, sims, log_dir, deploy) as (ours, http, number, paths):
+                    logs += paths
+                    waited = await settle([*ours.pids, *base.pids])
                     print(f"level {calls}: Phony (settled {waited:.0f} s) ...", file=sys.stderr, flush=True)
                     phony_result = await bench.run_level(ours, calls, number, http, overrides)
-                waited = await settle([base.pid])
+                waited = await settle(list(base.pids))
                 print(f"level {calls}: proxy (settled {waited:.0f} s) ...", file=sys.stderr, flush=True)
                 results.append((phony_result, await bench.run_level(base, calls, number, None, 0)))
         finally:
@@ -746,7 +756,7 @@ async def main(levels: list[int], seconds: float, overrides: int, ramp_per_s: fl
     if twilio.task_errors:
         print(f"(Twilio sim task errors: {twilio.task_errors[:3]})", file=sys.stderr)
     report(results, time.monotonic() - started)
-    print(f"(Phony logs: {', '.join(str(p) for p in logs)})")
+    print(f"(Phony as {deploy}: {' + '.join(ROLES[deploy])}; logs: {', '.join(str(p) for p in logs)})")
 
 
 if __name__ == "__main__":
@@ -757,6 +767,12 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0, help="measurement window per level")
     parser.add_argument("--overrides", type=int, default=50, help="supervisor texts per level (Phony)")
     parser.add_argument("--ramp", type=float, default=40.0, help="calls placed per second")
+    parser.add_argument(
+        "--deploy",
+        choices=("serve", "split"),
+        default="serve",
+        help="Phony as one `phony serve` process, or as edge, worker and projector processes",
+    )
     parser.add_argument("--serve-proxy", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--model-ws", help=argparse.SUPPRESS)
     parser.add_argument("--model-key", help=argparse.SUPPRESS)
@@ -766,4 +782,4 @@ if __name__ == "__main__":
     else:
         levels = [int(n) for n in args.calls.split(",") if n.strip()]
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(main(levels, args.seconds, args.overrides, args.ramp))
+            runner.run(main(levels, args.seconds, args.overrides, args.ramp, args.deploy))
