@@ -5,6 +5,7 @@ Only features both MongoDB and FerretDB serve are used: plain finds, counts, ups
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from beanie import Document, init_beanie
 from pydantic import Field
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import OperationFailure
+from pymongo.errors import AutoReconnect, OperationFailure
 
 from phony.config import Settings
 
@@ -180,15 +181,27 @@ async def init_read_models(client: AsyncMongoClient[dict[str, Any]], settings: S
 
 
 async def ensure_indexes(
-    collection: AsyncCollection[dict[str, Any]], indexes: list[pymongo.IndexModel]
+    collection: AsyncCollection[dict[str, Any]], indexes: list[pymongo.IndexModel], attempts: int = 5
 ) -> None:
-    """Create those of ``indexes`` the collection does not have yet."""
+    """Create those of ``indexes`` the collection does not have yet.
+
+    Processes starting together race here: one may create an index between another's listing and its
+    ``createIndexes``, which FerretDB answers by dropping the connection. The loser lists again.
+    """
     if not indexes:
         return
-    try:
-        existing = {ix["name"] async for ix in await collection.list_indexes()}
-    except OperationFailure:  # the collection does not exist yet
-        existing = set()
-    missing = [ix for ix in indexes if ix.document["name"] not in existing]
-    if missing:
-        await collection.create_indexes(missing)
+    for attempt in range(1, attempts + 1):
+        try:
+            existing = {ix["name"] async for ix in await collection.list_indexes()}
+        except OperationFailure:  # the collection does not exist yet
+            existing = set()
+        missing = [ix for ix in indexes if ix.document["name"] not in existing]
+        if not missing:
+            return
+        try:
+            await collection.create_indexes(missing)
+            return
+        except (AutoReconnect, OperationFailure):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.1 * attempt)
