@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     projector_concurrency: int = Field(4, ge=1, le=64)
     worker_batch_max: int = Field(500, ge=1, le=10_000)
     worker_audio_commit_ms: int = Field(1000, ge=0, le=60_000)
+    audio_linger_ms: int = Field(0, ge=0, le=100)
     redis_max_connections: int = Field(5000, ge=10)
 
     # REST behaviour.

@@ -47,7 +47,7 @@ class AudioProducer:
 
     def __init__(self, settings: Settings) -> None:
         self._topic = Topics.of(settings).audio
-        self._producer: AIOKafkaProducer = make_producer(settings, "edge-audio")
+        self._producer: AIOKafkaProducer = make_producer(settings, "edge-audio", settings.audio_linger_ms)
 
     async def start(self) -> None:
         await self._producer.start()
