@@ -18,9 +18,8 @@ from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
-from phony.commands import decode_command
+from phony.commands import AnyCommand, decode_command
 from phony.commands.audio import AudioFrame
-from phony.commands.calls import CallCommand
 from phony.config import Settings
 from phony.events.log import Records, Topics, make_broker, raw_records
 from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
@@ -131,10 +130,11 @@ async def worker_runtime(
         return bool(commands)
 
     async def handle_commands(records: list[ConsumerRecord[Any, Any]]) -> None:
-        """In log order per aggregate. Calls' commands run concurrently across calls (each call's in
-        order: fifty calls starting at once must not wait on each other's broker writes); an admin
-        command waits for those before it and runs alone (it may read another aggregate's state)."""
-        per_call: dict[str, list[CallCommand]] = {}
+        """In log order per aggregate, different aggregates concurrently: fifty calls starting at once,
+        or thirty-two clients creating agents, must not wait on each other's broker writes. A decision
+        reads only its own aggregate's state; what aggregates share (a phone number) is claimed in
+        MongoDB under a unique ``_id``, so concurrent claims still give the number to one agent."""
+        per_aggregate: dict[str, list[AnyCommand]] = {}
         for record in records:
             try:
                 command = decode_command(record.value)
@@ -142,22 +142,18 @@ async def worker_runtime(
                 # A poison message can never succeed: log it and move on rather than block the partition.
                 log.error("undecodable command at %s:%s dropped", record.partition, record.offset)
                 continue
-            if isinstance(command, ADMIN_COMMANDS):
-                await run_calls(per_call)
-                await admin.handle(command)
-            else:
-                per_call.setdefault(command.aggregate_id, []).append(command)
-        await run_calls(per_call)
+            per_aggregate.setdefault(command.aggregate_id, []).append(command)
 
-    async def run_calls(per_call: dict[str, list[CallCommand]]) -> None:
-        async def in_order(commands: list[CallCommand]) -> None:
+        async def in_order(commands: list[AnyCommand]) -> None:
             for command in commands:
-                await calls.handle(command)
+                if isinstance(command, ADMIN_COMMANDS):
+                    await admin.handle(command)
+                else:
+                    await calls.handle(command)
 
         async with asyncio.TaskGroup() as group:
-            for commands in per_call.values():
+            for commands in per_aggregate.values():
                 group.create_task(in_order(commands))
-        per_call.clear()
 
     await broker.start()
     try:
