@@ -313,6 +313,34 @@ async def test_ai_response_audio_url_serves_that_response_as_mono_wav(
     assert missing.status_code == 404
 
 
+async def test_audio_links_open_with_the_key_as_token_and_no_header(
+    tenant: TenantHandle, publisher: EventPublisher, database: AsyncDatabase[dict[str, Any]]
+) -> None:
+    call = CallScript(publisher, tenant.id)
+    await call.answered_call()
+    await projected(tenant.client, call.sid, 4)
+    await recordings.save(
+        database,
+        recordings.AudioSegment(
+            id=recordings.segment_id(call.sid, "ai", "resp_1"),
+            call_sid=call.sid,
+            tenant_id=tenant.id,
+            track="ai",
+            response_id="resp_1",
+            start_ms=0,
+            audio=b"\x80" * 160,
+        ),
+    )
+    async with httpx.AsyncClient(base_url=str(tenant.client.base_url)) as browser:  # sends no header
+        for path in (f"/calls/{call.sid}/responses/resp_1/audio", f"/calls/{call.sid}/recording"):
+            opened = await browser.get(path, params={"token": tenant.key})
+            assert (opened.status_code, opened.headers["content-type"]) == (200, "audio/wav"), path
+            refused = await browser.get(path, params={"token": "pk_live_forged"})
+            assert refused.status_code == 401
+            assert refused.json()["error"]["code"] == "UNAUTHORIZED"
+            assert (await browser.get(path)).status_code == 401
+
+
 async def test_another_tenants_call_is_not_found_on_every_route(
     tenant: TenantHandle, other_tenant: TenantHandle, publisher: EventPublisher
 ) -> None:

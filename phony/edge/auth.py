@@ -44,6 +44,12 @@ def bearer(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def presented_key(authorization: str | None, token: str | None) -> str | None:
+    """The key a client sent: ``Authorization: Bearer`` first, else a ``?token=`` (for what a browser
+    opens by URL and cannot add a header to: the events WebSocket, an ``audio_url``)."""
+    return bearer(authorization) or token or None
+
+
 async def _resolve(key_filter: dict[str, Any]) -> Principal:
     """The principal of the key matching ``key_filter``; ``ApiError`` 401 when the key is unknown,
     revoked or expired, 403 when its tenant is suspended."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Query
 from starlette.requests import HTTPConnection
 
-from phony.edge.auth import Principal, bearer, check_admin, tenant_for_key
+from phony.edge.auth import Principal, bearer, check_admin, presented_key, tenant_for_key
 from phony.edge.context import EdgeContext
 from phony.edge.ratelimit import hit
 
@@ -27,8 +27,21 @@ AuthHeader = Annotated[
 ]
 
 
+TokenQuery = Annotated[
+    str | None,
+    Query(
+        alias="token",
+        description="The API key, for a link a browser opens (an `audio_url`); prefer the header",
+    ),
+]
+
+
 async def _tenant(authorization: AuthHeader = None) -> Principal:
     return await tenant_for_key(bearer(authorization))
+
+
+async def _tenant_by_link(authorization: AuthHeader = None, token: TokenQuery = None) -> Principal:
+    return await tenant_for_key(presented_key(authorization, token))
 
 
 async def _admin(ctx: Ctx, authorization: AuthHeader = None) -> None:
@@ -36,24 +49,38 @@ async def _admin(ctx: Ctx, authorization: AuthHeader = None) -> None:
 
 
 Tenant = Annotated[Principal, Depends(_tenant)]
+LinkTenant = Annotated[Principal, Depends(_tenant_by_link)]
 Admin = Annotated[None, Depends(_admin)]
 
 Category = Literal["agents", "calls"]
+
+
+async def _count(ctx: EdgeContext, principal: Principal, category: Category) -> Principal:
+    default = ctx.settings.rate_agents_per_min if category == "agents" else ctx.settings.rate_calls_per_min
+    limit = principal.limits.get(f"{category}_per_minute") or default
+    await hit(ctx.redis, ctx.settings.topic_prefix, f"{category}:{principal.key_id}", limit)
+    return principal
 
 
 def rate_limited(category: Category) -> Callable[[EdgeContext, Principal], Awaitable[Principal]]:
     """A dependency that authenticates the tenant and counts the request against its key's limit."""
 
     async def dependency(ctx: Ctx, principal: Tenant) -> Principal:
-        default = (
-            ctx.settings.rate_agents_per_min if category == "agents" else ctx.settings.rate_calls_per_min
-        )
-        limit = principal.limits.get(f"{category}_per_minute") or default
-        await hit(ctx.redis, ctx.settings.topic_prefix, f"{category}:{principal.key_id}", limit)
-        return principal
+        return await _count(ctx, principal, category)
+
+    return dependency
+
+
+def rate_limited_link(category: Category) -> Callable[[EdgeContext, Principal], Awaitable[Principal]]:
+    """``rate_limited`` for routes whose URLs browsers open: the key may come as ``?token=``."""
+
+    async def dependency(ctx: Ctx, principal: LinkTenant) -> Principal:
+        return await _count(ctx, principal, category)
 
     return dependency
 
 
 AgentsCaller = Annotated[Principal, Depends(rate_limited("agents"))]
 CallsCaller = Annotated[Principal, Depends(rate_limited("calls"))]
+# The audio routes: their URLs are handed to browsers and players, which send no header.
+CallsLinkCaller = Annotated[Principal, Depends(rate_limited_link("calls"))]

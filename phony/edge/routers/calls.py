@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from phony import recordings
-from phony.edge.deps import CallsCaller, Ctx
+from phony.edge.deps import CallsCaller, CallsLinkCaller, Ctx
 from phony.edge.errors import ApiError, responses
 from phony.edge.schemas.calls import CallEvents, CallList, CallOut, CallStatus, PublicEvent, Transcript
 from phony.events.calls import Direction
@@ -88,7 +88,7 @@ async def get_events(
 
 
 @router.get("/{call_sid}/recording", response_class=Response, responses={**WAV, **responses(404)})
-async def get_recording(call_sid: str, ctx: Ctx, caller: CallsCaller) -> Response:
+async def get_recording(call_sid: str, ctx: Ctx, caller: CallsLinkCaller) -> Response:
     """The whole call as a stereo WAV file: the caller on the left channel, the AI on the right."""
     await _load(caller.tenant_id, call_sid)
     segments = await recordings.load_call(ctx.mongo[ctx.settings.mongodb_db], call_sid)
@@ -104,7 +104,7 @@ async def get_recording(call_sid: str, ctx: Ctx, caller: CallsCaller) -> Respons
     response_class=Response,
     responses={**WAV, **responses(404)},
 )
-async def get_response_audio(call_sid: str, response_id: str, ctx: Ctx, caller: CallsCaller) -> Response:
+async def get_response_audio(call_sid: str, response_id: str, ctx: Ctx, caller: CallsLinkCaller) -> Response:
     """What the AI said in one response (the ``audio_url`` of its ``ai.response``), as a mono WAV."""
     await _load(caller.tenant_id, call_sid)
     segment = await recordings.load_response(ctx.mongo[ctx.settings.mongodb_db], call_sid, response_id)

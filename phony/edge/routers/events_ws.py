@@ -30,7 +30,7 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocketState
 
-from phony.edge.auth import Principal, bearer, tenant_for_key
+from phony.edge.auth import Principal, presented_key, tenant_for_key
 from phony.edge.deps import Ctx
 from phony.edge.errors import ApiError
 from phony.edge.live.session import INTERNAL_ERROR, POLICY_VIOLATION, Close, EventSocket, StreamRequest
@@ -66,7 +66,7 @@ def _request(websocket: WebSocket) -> StreamRequest:
 
 
 async def _principal(websocket: WebSocket) -> Principal:
-    key = bearer(websocket.headers.get("authorization")) or websocket.query_params.get("token")
+    key = presented_key(websocket.headers.get("authorization"), websocket.query_params.get("token"))
     try:
         return await tenant_for_key(key)
     except ApiError as exc:
