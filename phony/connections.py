@@ -19,7 +19,7 @@ from phony.projections.documents import init_read_models, mongo_client
 async def connections(settings: Settings) -> AsyncIterator[tuple[Redis, AsyncMongoClient[dict[str, Any]]]]:
     """Redis and MongoDB clients (closed on exit), with topics and read models ready."""
     async with AsyncExitStack() as stack:
-        # Each live call holds a pub/sub connection on the edge: size the pool for that, not 100.
+        # Concurrent REST requests and socket checks each borrow one for a moment.
         redis = Redis.from_url(
             settings.redis_url,
             socket_connect_timeout=2,

@@ -16,6 +16,7 @@ from phony.edge.context import EdgeContext
 from phony.edge.errors import install_error_handlers
 from phony.edge.live.hub import EventHub
 from phony.edge.live.leases import SocketLeases
+from phony.edge.media import audio_hub
 from phony.edge.redact import redacted_server_logs
 from phony.edge.routers import (
     agents,
@@ -56,6 +57,9 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
             hub = EventHub(settings, redis)
             await hub.start()
             stack.push_async_callback(hub.stop)
+            audio_out = audio_hub(redis)
+            await audio_out.start()
+            stack.push_async_callback(audio_out.stop)
             ctx = EdgeContext(
                 settings=settings,
                 redis=redis,
@@ -65,6 +69,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
                 audio=audio,
                 signatures=signatures,
                 hub=hub,
+                audio_out=audio_out,
                 leases=SocketLeases(settings, redis),
             )
             for companion in companions:

@@ -17,13 +17,17 @@ from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from redis.asyncio import Redis
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from phony.commands.audio import AudioFrame
 from phony.commands.calls import ReceiveDigit, RecordError, StartMedia, StopMedia
+from phony.edge.channels import ChannelHub, EndReason, HubUnavailable
 from phony.edge.context import EdgeContext
 
 log = logging.getLogger(__name__)
+
+RELISTEN_S = 0.5
 
 
 class _Loose(BaseModel):
@@ -70,6 +74,30 @@ class Stop(_Loose):
 
 TwilioMessage = Annotated[Start | Connected | Mark | Dtmf | Stop, Field(discriminator="event")]
 _MESSAGE: TypeAdapter[TwilioMessage] = TypeAdapter(TwilioMessage)
+
+
+class AudioFeed:
+    """One call's audio messages from the shared hub, queued for its socket (the hub never waits)."""
+
+    def __init__(self) -> None:
+        self.reason: EndReason | None = None
+        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        self._queue.put_nowait(message)
+
+    def end(self, reason: EndReason) -> None:
+        self.reason = reason
+        self._queue.put_nowait(None)
+
+    async def get(self) -> dict[str, Any] | None:
+        """The next message; ``None`` once the hub ended this feed."""
+        return await self._queue.get()
+
+
+def audio_hub(redis: Redis) -> ChannelHub[dict[str, Any]]:
+    """The process's subscriptions to its calls' audio channels (the worker publishes JSON)."""
+    return ChannelHub(redis, "audio", json.loads)
 
 
 class MediaBridge:
@@ -170,12 +198,22 @@ class MediaBridge:
         )
 
     async def _forward(self, ready: asyncio.Event) -> None:
+        """Send the call's audio from its Redis channel to Twilio, on the process's shared audio
+        subscriptions; if Redis is lost meanwhile, listen again once it is back (what was published in
+        between is lost: a gap in the AI's speech, not a dead call)."""
         channel = self.ctx.settings.channel(f"audio:{self.call_sid}")
-        async with self.ctx.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(channel)
-            ready.set()
-            async for message in pubsub.listen():
-                await self._deliver(json.loads(message["data"]))
+        while True:
+            feed = AudioFeed()
+            try:
+                async with self.ctx.audio_out.listen(channel, feed):
+                    ready.set()
+                    while (message := await feed.get()) is not None:
+                        await self._deliver(message)
+            except HubUnavailable:
+                log.warning("call %s: cannot listen for its audio yet", self.call_sid)
+            if feed.reason == "shutdown":
+                return
+            await asyncio.sleep(RELISTEN_S)
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         kind = message.get("k")

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Literal
 
+from phony.edge.channels import EndReason
 from phony.events import EventEnvelope
 from phony.projections.call_pages import public_json
-
-EndReason = Literal["overflow", "interrupted", "shutdown"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +44,10 @@ class Subscription:
         """Whether ``event`` is of the call this feed is for (every call if none)."""
         return self.call_sid is None or self.call_sid == event.call_sid
 
-    def offer(self, event: LiveEvent) -> None:
-        """Queue ``event`` without waiting; end the subscription if there is no room."""
-        if self.reason is not None:
+    def deliver(self, event: LiveEvent) -> None:
+        """Queue ``event`` if it is of this feed's call, without waiting; end the subscription if
+        there is no room."""
+        if self.reason is not None or not self.wants(event):
             return
         try:
             self._queue.put_nowait(event)
