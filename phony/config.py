@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     worker_batch_max: int = Field(500, ge=1, le=10_000)
     worker_audio_commit_ms: int = Field(1000, ge=0, le=60_000)
     audio_linger_ms: int = Field(0, ge=0, le=100)
+    model_connect_attempts: int = Field(3, ge=1, le=10)
     redis_max_connections: int = Field(500, ge=10)
 
     # REST behaviour.

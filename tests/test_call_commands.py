@@ -231,6 +231,37 @@ async def test_model_error_mid_call_ends_the_call_cleanly(
     await twilio_sim.wait_for_call_end(live.call.sid, timeout=20)
 
 
+async def test_a_busy_model_server_is_tried_again_and_the_call_goes_on(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    refused = model_sim.refused
+    model_sim.refuse_next(2)  # 503 twice: the third attempt gets through
+    live = await ring(tenant, twilio_sim, phony, "default", settings)
+    events = await wait_for_event(settings, live.call.sid, "call.ended", within=60)
+    assert model_sim.refused == refused + 2
+    assert not of_type(events, "error.occurred")
+    assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"
+
+
+async def test_a_model_server_busy_past_the_attempts_ends_the_call_cleanly(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    model_sim.refuse_next(settings.model_connect_attempts)
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    events = await wait_for_event(settings, live.call.sid, "call.ended", within=60)
+    assert [e.data["code"] for e in of_type(events, "error.occurred")] == ["MODEL_UNAVAILABLE"]
+    assert of_type(events, "call.ended")[0].data["reason"] == "model_error"
+    await twilio_sim.wait_for_call_end(live.call.sid, timeout=20)
+
+
 async def test_supervisor_endpoints_need_a_key(phony: PhonyProcess) -> None:
     async with httpx.AsyncClient(base_url=phony.url) as anonymous:
         r = await anonymous.post("/override/text", json={"callSid": "CA1", "text": "hi"})

@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
-from phony.commands import CommandOutcome, publish_outcome, tell_applied
+from phony.commands import publish_outcome, tell_applied
 from phony.commands.agents import CreateAgent, DeleteAgent, UpdateAgent
 from phony.commands.tenants import CreateTenant, IssueApiKey, RevokeApiKey, UpdateTenant
 from phony.config import Settings
 from phony.workers.agents import AgentCommand, AgentState, decide_agent, fold_agent
-from phony.workers.decisions import AggregateState, Decision, Refusal
+from phony.workers.decisions import AggregateState, Decision, Refusal, rejected
 from phony.workers.phone_claims import PhoneClaims
 from phony.workers.store import AggregateStore
 from phony.workers.tenants import TenantCommand, TenantState, decide_tenant
@@ -65,19 +65,7 @@ class AdminHandler:
         try:
             emitted = [] if command.id in state.commands else await decide_and_emit()
         except Refusal as refusal:
-            await publish_outcome(
-                self._redis,
-                self._settings,
-                CommandOutcome(
-                    command_id=command.id,
-                    status="rejected",
-                    aggregate_id=command.aggregate_id,
-                    code=refusal.code,
-                    http_status=refusal.http_status,
-                    message=refusal.message,
-                    details=refusal.details,
-                ),
-            )
+            await publish_outcome(self._redis, self._settings, rejected(command, refusal))
             return
         if not emitted:
             # Nothing for the projector to do (a no-op or a redelivery): answer the caller here.

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from phony.commands import Command, CommandOutcome
 from phony.events import EventData
 
 
@@ -19,6 +20,19 @@ class Refusal(Exception):
         self.http_status = http_status
         self.message = message
         self.details = details
+
+
+def rejected(command: Command, refusal: Refusal) -> CommandOutcome:
+    """The outcome that tells the waiting REST call why ``command`` was refused."""
+    return CommandOutcome(
+        command_id=command.id,
+        status="rejected",
+        aggregate_id=command.aggregate_id,
+        code=refusal.code,
+        http_status=refusal.http_status,
+        message=refusal.message,
+        details=refusal.details,
+    )
 
 
 def not_found(what: str, ident: str) -> Refusal:

@@ -63,6 +63,8 @@ class RealtimeSim:
         self._speech = SpeechCache()
         self._server: Server | None = None
         self.sessions: list[RealtimeSession] = []
+        self._busy = 0  # handshakes still to refuse with 503, as an overloaded server does
+        self.refused = 0
 
     @property
     def port(self) -> int:
@@ -120,10 +122,17 @@ class RealtimeSim:
                 return s
         raise KeyError(session_id)
 
-    @staticmethod
-    def _check_path(connection: ServerConnection, request: Request) -> Response | None:
+    def refuse_next(self, count: int) -> None:
+        """Answer the next ``count`` handshakes ``503 Service Unavailable`` (a busy server)."""
+        self._busy += count
+
+    def _check_path(self, connection: ServerConnection, request: Request) -> Response | None:
         if urlsplit(request.path).path.rstrip("/") != REALTIME_PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        if self._busy > 0:
+            self._busy -= 1
+            self.refused += 1
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable\n")
         return None
 
     async def _serve(self, ws: ServerConnection) -> None:

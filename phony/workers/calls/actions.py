@@ -17,7 +17,8 @@ from phony.events.calls import (
 )
 from phony.workers.calls.context import CallDeps
 from phony.workers.calls.llm_commands import LlmCommand, allowed_transfer, valid_digits
-from phony.workers.calls.session import LiveCall, Response
+from phony.workers.calls.response import Response
+from phony.workers.calls.session import LiveCall
 from phony.workers.calls.state import duration_s
 
 log = logging.getLogger(__name__)

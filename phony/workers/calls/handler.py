@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from twilio.base.exceptions import TwilioRestException
 
-from phony.commands import CommandOutcome, publish_outcome, tell_applied
+from phony.commands import publish_outcome, tell_applied
 from phony.commands.audio import AudioFrame
 from phony.commands.calls import (
     AcceptInboundCall,
@@ -45,6 +45,7 @@ from phony.workers.calls.actions import CallActions
 from phony.workers.calls.context import CallDeps
 from phony.workers.calls.session import LiveCall
 from phony.workers.calls.state import CallState, duration_s
+from phony.workers.decisions import Refusal, rejected
 
 log = logging.getLogger(__name__)
 
@@ -136,19 +137,15 @@ class CallHandler:
                     answer_query={"scenario": command.scenario or ""},
                 )
             except TwilioRestException as exc:
-                await publish_outcome(
-                    self.deps.redis,
-                    self.deps.settings,
-                    CommandOutcome(
-                        command_id=command.id,
-                        status="rejected",
-                        aggregate_id=command.aggregate_id,
-                        code="BAD_REQUEST",
-                        http_status=400,
-                        message=f"Twilio refused the call: {exc.msg}",
-                        details={"twilio_code": exc.code, "field": "to_number", "value": command.to},
-                    ),
+                refusal = Refusal(
+                    "BAD_REQUEST",
+                    400,
+                    f"Twilio refused the call: {exc.msg}",
+                    twilio_code=exc.code,
+                    field="to_number",
+                    value=command.to,
                 )
+                await publish_outcome(self.deps.redis, self.deps.settings, rejected(command, refusal))
                 return
             sid = call.sid
             await self.deps.redis.set(remembered, sid, ex=86_400)

@@ -15,10 +15,10 @@ import json
 import logging
 import time
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
+from websockets.exceptions import InvalidStatus
 
 from phony import recordings
 from phony.commands.audio import AudioFrame
@@ -31,9 +31,11 @@ from phony.events.calls import (
     ResponsePendingApproval,
     SpeechDetected,
 )
+from phony.workers.calls.caller_track import CallerTrack
 from phony.workers.calls.context import CallDeps, audio_channel
 from phony.workers.calls.instructions import session_config, verbatim
 from phony.workers.calls.llm_commands import LlmCommand, extract_markers, from_tool
+from phony.workers.calls.response import Response
 from phony.workers.calls.state import CallState
 
 if TYPE_CHECKING:
@@ -41,33 +43,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CALLER_CHUNK_BYTES = 8000 * 5  # caller audio is stored in 5-second segments
 HOLD_LINE = "One moment please."
-
-
-@dataclass
-class Response:
-    """One model response as it streams: its audio, text, tools, and how much the caller heard."""
-
-    id: str
-    held: bool  # approval mode: audio waits for the supervisor
-    item_id: str | None = None
-    text: str = ""
-    transcript: str | None = None
-    audio: bytearray = field(default_factory=bytearray)
-    sent: int = 0  # bytes published towards the caller
-    played: int = 0  # bytes the caller has heard (mark echoes)
-    start_ms: int = 0  # caller-stream time of the first delta (recording placement)
-    first_delta: bool = True
-    interrupted: bool = False
-    done: bool = False
-    tools: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # name, call id, args
-    heard_all: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def note_played(self, count: int) -> None:
-        self.played = max(self.played, count)
-        if self.done and self.played >= self.sent:
-            self.heard_all.set()
+CONNECT_BACKOFF_S = 0.5  # times the attempt number
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class LiveCall:
@@ -84,9 +62,7 @@ class LiveCall:
         self._channel = audio_channel(deps.settings, call_sid)
         self._closing = False
         self.stream_ms = 0  # timestamp of the latest caller frame
-        self._caller = bytearray()
-        self._caller_start_ms = 0
-        self._caller_part = 0
+        self._caller = CallerTrack(call_sid, deps.state(call_sid).tenant_id)
         self.responses: dict[str, Response] = {}
         self._current: Response | None = None
         self._playing: Response | None = None
@@ -112,20 +88,38 @@ class LiveCall:
         """Connect, configure the session from the agent and the call, and greet the caller."""
         state = self.state
         assert state.agent is not None
-        manager = self.deps.openai.realtime.connect(model=state.agent.model, max_retries=0)
-        self._conn = await self._stack.enter_async_context(manager)
+        self._conn = await self._connect(state.agent.model)
         await self.conn.session.update(session=session_config(self.deps.settings, state.agent, state))  # type: ignore[arg-type]
         self._reader = asyncio.create_task(self._read(), name=f"realtime-{self.sid}")
         self._opened.set()
         if state.agent.greeting_message:
             await self.say(state.agent.greeting_message)
 
+    async def _connect(self, model: str) -> AsyncRealtimeConnection:
+        """Connect to the model; a connect that times out or finds the server busy (5xx, 429) is tried
+        again after a pause, up to ``PHONY_MODEL_CONNECT_ATTEMPTS`` times (the caller hears silence
+        meanwhile), anything else (a bad key, an unknown model) fails at once."""
+        attempts = self.deps.settings.model_connect_attempts
+        for attempt in range(1, attempts + 1):
+            manager = self.deps.openai.realtime.connect(model=model, max_retries=0)
+            try:
+                return await self._stack.enter_async_context(manager)
+            except (OSError, TimeoutError, InvalidStatus) as exc:
+                busy = not isinstance(exc, InvalidStatus) or exc.response.status_code in RETRY_STATUSES
+                if not busy or attempt == attempts or self._closing:
+                    raise
+                log.info(
+                    "call %s: model connect attempt %d failed (%s); trying again", self.sid, attempt, exc
+                )
+                await asyncio.sleep(CONNECT_BACKOFF_S * attempt)
+        raise AssertionError("unreachable")
+
     async def close(self) -> None:
         """End the session: store the caller's remaining audio, close the connection."""
         if self._closing:
             return
         self._closing = True
-        self._flush_caller()
+        self._store(self._caller.cut())
         if self._reader is not None and self._reader is not asyncio.current_task():
             self._reader.cancel()
         await self._stack.aclose()
@@ -149,28 +143,13 @@ class LiveCall:
         else:
             audio = b"".join(base64.b64decode(frame.payload) for frame in frames)
             payload_b64 = base64.b64encode(audio).decode()
-        if not self._caller:
-            self._caller_start_ms = frames[0].timestamp_ms
         self.stream_ms = frames[-1].timestamp_ms
         await self.conn.send_raw('{"type":"input_audio_buffer.append","audio":"' + payload_b64 + '"}')
-        self._caller += audio
-        if len(self._caller) >= CALLER_CHUNK_BYTES:
-            self._flush_caller()
+        self._store(self._caller.add(audio, frames[0].timestamp_ms))
 
-    def _flush_caller(self) -> None:
-        if not self._caller:
-            return
-        segment = recordings.AudioSegment(
-            id=recordings.segment_id(self.sid, "caller", f"{self._caller_part:06d}"),
-            call_sid=self.sid,
-            tenant_id=self.state.tenant_id,
-            track="caller",
-            start_ms=self._caller_start_ms,
-            audio=bytes(self._caller),
-        )
-        self._caller_part += 1
-        self._caller = bytearray()
-        self._spawn(recordings.save(self.deps.database, segment))
+    def _store(self, segment: recordings.AudioSegment | None) -> None:
+        if segment is not None:
+            self._spawn(recordings.save(self.deps.database, segment))
 
     def mark_played(self, name: str) -> None:
         """A mark echoed by Twilio: ``<response id>:<bytes sent before it>`` has been heard."""
