@@ -464,7 +464,11 @@ class Bench:
             )
             machine1 = machine_ticks()
             on_line = {c.sid for c in placed if c.status == "in-progress"}
-            ended = Counter(c.end_reason or c.status for c in placed if c.sid not in on_line)
+            ended = Counter(
+                f"{c.end_reason or c.status}/{c.streams[-1].end_reason if c.streams else 'no-stream'}"
+                for c in placed
+                if c.sid not in on_line
+            )
         await asyncio.sleep(GRACE_S)  # frames of the window still in flight may land
         sessions = self.sessions_by_caller(first_session)
         live = [c for c in placed if c.from_ in sessions]
