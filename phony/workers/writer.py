@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from faststream.kafka import KafkaBroker
 
@@ -29,11 +29,15 @@ class EventWriter:
         aggregate_id: str,
         tenant_id: str,
         command_id: str | None = None,
+        unless: Callable[[AggregateState], bool] | None = None,
     ) -> list[EventEnvelope]:
         """Publish ``payloads`` in order (each acknowledged by Kafka before the next), folding each
-        into ``state`` once it is durable."""
+        into ``state`` once it is durable; nothing if ``unless(state)`` holds once this writer has the
+        aggregate (a decision made before an await may be stale by then)."""
         out: list[EventEnvelope] = []
         async with state.lock:
+            if unless is not None and unless(state):
+                return out
             for i, payload in enumerate(payloads):
                 envelope = envelope_for(
                     payload,

@@ -11,10 +11,13 @@ from openai import AsyncOpenAI
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
+from phony.commands import tell_applied
 from phony.config import Settings
 from phony.events import EventData, EventEnvelope
+from phony.events.calls import CallEnded
 from phony.workers.calls.state import CallState
 from phony.workers.calls.telephony import Telephony
+from phony.workers.decisions import AggregateState
 from phony.workers.store import AggregateStore
 from phony.workers.writer import EventWriter
 
@@ -47,11 +50,26 @@ class CallDeps:
     async def emit(
         self, call_sid: str, payloads: Sequence[EventData], command_id: str | None = None
     ) -> list[EventEnvelope]:
-        """Append events to a started call (serialised per call by the writer)."""
+        """Append events to a started call (serialised per call by the writer). Events that end the
+        call are dropped if it has ended meanwhile: two ways of ending can race (the AI hangs up
+        while Twilio reports the hang-up), and a call ends exactly once."""
         state = self.state(call_sid)
-        return await self.writer.emit(
-            state, payloads, aggregate_id=call_sid, tenant_id=state.tenant_id, command_id=command_id
+        ending = any(isinstance(p, CallEnded) for p in payloads)
+        emitted = await self.writer.emit(
+            state,
+            payloads,
+            aggregate_id=call_sid,
+            tenant_id=state.tenant_id,
+            command_id=command_id,
+            unless=_ended if ending else None,
         )
+        if not emitted and command_id is not None:  # nothing to project: answer the REST caller here
+            await tell_applied(self.redis, self.settings, command_id, call_sid)
+        return emitted
 
     def audio_url(self, call_sid: str, response_id: str) -> str:
         return f"{self.settings.base_url}/calls/{call_sid}/responses/{response_id}/audio"
+
+
+def _ended(state: AggregateState) -> bool:
+    return isinstance(state, CallState) and state.ended
