@@ -58,6 +58,31 @@ def segment_id(call_sid: str, track: Track, part: str) -> str:
     return f"{call_sid}:{track}:{part}"
 
 
+def caller_segment(call_sid: str, tenant_id: str, part: int, start_ms: int, audio: bytes) -> AudioSegment:
+    """Caller audio: the call's ``part``-th chunk, ``start_ms`` into the stream."""
+    return AudioSegment(
+        id=segment_id(call_sid, "caller", f"{part:06d}"),
+        call_sid=call_sid,
+        tenant_id=tenant_id,
+        track="caller",
+        start_ms=start_ms,
+        audio=audio,
+    )
+
+
+def ai_segment(call_sid: str, tenant_id: str, response_id: str, start_ms: int, audio: bytes) -> AudioSegment:
+    """What the AI said in one response, ``start_ms`` into the stream."""
+    return AudioSegment(
+        id=segment_id(call_sid, "ai", response_id),
+        call_sid=call_sid,
+        tenant_id=tenant_id,
+        track="ai",
+        response_id=response_id,
+        start_ms=start_ms,
+        audio=audio,
+    )
+
+
 def collection(database: AsyncDatabase[dict[str, Any]]) -> AsyncCollection[dict[str, Any]]:
     return database[COLLECTION]
 

@@ -12,8 +12,7 @@ from phony.config import Settings
 from phony.events.calls import CallEnded, EndReason
 from phony.events.log import make_broker
 from phony.sim.twilio import TwilioSim
-from phony.workers.calls.state import CallState, fold_call
-from phony.workers.decisions import AggregateState
+from phony.workers.calls.state import CallState, call_ended, fold_call
 from phony.workers.store import AggregateStore
 from phony.workers.writer import EventWriter
 from tests.calls import call_events, ring, wait_for_event
@@ -85,12 +84,9 @@ async def test_two_ways_of_ending_a_call_at_once_record_one_end(
         state = store.get("call", sid)
         assert isinstance(state, CallState)
 
-        def ended(s: AggregateState) -> bool:
-            return isinstance(s, CallState) and s.ended
-
         async def end(reason: EndReason) -> None:
             event = CallEnded(callSid=sid, duration=1.0, reason=reason)
-            await writer.emit(state, [event], aggregate_id=sid, tenant_id="t", unless=ended)
+            await writer.emit(state, [event], aggregate_id=sid, tenant_id="t", unless=call_ended)
 
         # The AI hangs up while Twilio's completed callback is handled: both decided "not ended yet".
         await asyncio.gather(end("ai_ended"), end("caller_hangup"))

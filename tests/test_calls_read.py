@@ -226,23 +226,9 @@ async def test_recording_is_a_stereo_wav_with_each_track_at_its_start(
     call = CallScript(publisher, tenant.id)
     await call.answered_call()
     await projected(tenant.client, call.sid, 4)
-    caller = recordings.AudioSegment(
-        id=recordings.segment_id(call.sid, "caller", "000001"),
-        call_sid=call.sid,
-        tenant_id=tenant.id,
-        track="caller",
-        start_ms=0,
-        audio=b"\x00" * 800,  # 100 ms of the loudest negative μ-law sample
-    )
-    ai = recordings.AudioSegment(
-        id=recordings.segment_id(call.sid, "ai", "resp_1"),
-        call_sid=call.sid,
-        tenant_id=tenant.id,
-        track="ai",
-        response_id="resp_1",
-        start_ms=500,
-        audio=b"\x80" * 400,  # 50 ms of the loudest positive one, half a second in
-    )
+    # 100 ms of the loudest negative μ-law sample; 50 ms of the loudest positive one, half a second in
+    caller = recordings.caller_segment(call.sid, tenant.id, 1, 0, b"\x00" * 800)
+    ai = recordings.ai_segment(call.sid, tenant.id, "resp_1", 500, b"\x80" * 400)
     for segment in (caller, ai):
         await recordings.save(database, segment)
     r = await tenant.client.get(f"/calls/{call.sid}/recording")
@@ -258,14 +244,7 @@ async def test_an_audio_segment_saved_twice_is_stored_once(
     tenant: TenantHandle, database: AsyncDatabase[dict[str, Any]]
 ) -> None:
     sid = "CA" + uuid.uuid4().hex
-    segment = recordings.AudioSegment(
-        id=recordings.segment_id(sid, "caller", "000000"),
-        call_sid=sid,
-        tenant_id=tenant.id,
-        track="caller",
-        start_ms=0,
-        audio=b"\xff" * 160,
-    )
+    segment = recordings.caller_segment(sid, tenant.id, 0, 0, b"\xff" * 160)
     await recordings.save(database, segment)
     await recordings.save(database, segment)  # a redelivered write
     assert await recordings.load_call(database, sid) == [segment]
@@ -288,18 +267,7 @@ async def test_ai_response_audio_url_serves_that_response_as_mono_wav(
     call = CallScript(publisher, tenant.id)
     await call.answered_call()
     audio = bytes([0x00, 0x80, 0xFF, 0x7F]) * 40
-    await recordings.save(
-        database,
-        recordings.AudioSegment(
-            id=recordings.segment_id(call.sid, "ai", "resp_9"),
-            call_sid=call.sid,
-            tenant_id=tenant.id,
-            track="ai",
-            response_id="resp_9",
-            start_ms=1200,
-            audio=audio,
-        ),
-    )
+    await recordings.save(database, recordings.ai_segment(call.sid, tenant.id, "resp_9", 1200, audio))
     url = f"http://phony.test/calls/{call.sid}/responses/resp_9/audio"
     await call.add(ai_said("resp_9", "Your order ships today", url))
     await projected(tenant.client, call.sid, 5)
@@ -319,18 +287,7 @@ async def test_audio_links_open_with_the_key_as_token_and_no_header(
     call = CallScript(publisher, tenant.id)
     await call.answered_call()
     await projected(tenant.client, call.sid, 4)
-    await recordings.save(
-        database,
-        recordings.AudioSegment(
-            id=recordings.segment_id(call.sid, "ai", "resp_1"),
-            call_sid=call.sid,
-            tenant_id=tenant.id,
-            track="ai",
-            response_id="resp_1",
-            start_ms=0,
-            audio=b"\x80" * 160,
-        ),
-    )
+    await recordings.save(database, recordings.ai_segment(call.sid, tenant.id, "resp_1", 0, b"\x80" * 160))
     async with httpx.AsyncClient(base_url=str(tenant.client.base_url)) as browser:  # sends no header
         for path in (f"/calls/{call.sid}/responses/resp_1/audio", f"/calls/{call.sid}/recording"):
             opened = await browser.get(path, params={"token": tenant.key})

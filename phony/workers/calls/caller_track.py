@@ -28,13 +28,8 @@ class CallerTrack:
         """The audio collected so far as a segment (``None`` if there is none)."""
         if not self._audio:
             return None
-        segment = recordings.AudioSegment(
-            id=recordings.segment_id(self._sid, "caller", f"{self._part:06d}"),
-            call_sid=self._sid,
-            tenant_id=self._tenant_id,
-            track="caller",
-            start_ms=self._start_ms,
-            audio=bytes(self._audio),
+        segment = recordings.caller_segment(
+            self._sid, self._tenant_id, self._part, self._start_ms, bytes(self._audio)
         )
         self._part += 1
         self._audio = bytearray()

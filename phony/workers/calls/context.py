@@ -15,9 +15,8 @@ from phony.commands import tell_applied
 from phony.config import Settings
 from phony.events import EventData, EventEnvelope
 from phony.events.calls import CallEnded
-from phony.workers.calls.state import CallState
+from phony.workers.calls.state import CallState, call_ended
 from phony.workers.calls.telephony import Telephony
-from phony.workers.decisions import AggregateState
 from phony.workers.store import AggregateStore
 from phony.workers.writer import EventWriter
 
@@ -61,7 +60,7 @@ class CallDeps:
             aggregate_id=call_sid,
             tenant_id=state.tenant_id,
             command_id=command_id,
-            unless=_ended if ending else None,
+            unless=call_ended if ending else None,
         )
         if not emitted and command_id is not None:  # nothing to project: answer the REST caller here
             await tell_applied(self.redis, self.settings, command_id, call_sid)
@@ -69,7 +68,3 @@ class CallDeps:
 
     def audio_url(self, call_sid: str, response_id: str) -> str:
         return f"{self.settings.base_url}/calls/{call_sid}/responses/{response_id}/audio"
-
-
-def _ended(state: AggregateState) -> bool:
-    return isinstance(state, CallState) and state.ended

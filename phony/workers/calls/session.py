@@ -323,14 +323,8 @@ class LiveCall:
         if response.audio:
             await recordings.save(
                 self.deps.database,
-                recordings.AudioSegment(
-                    id=recordings.segment_id(self.sid, "ai", response.id),
-                    call_sid=self.sid,
-                    tenant_id=self.state.tenant_id,
-                    track="ai",
-                    response_id=response.id,
-                    start_ms=response.start_ms,
-                    audio=bytes(response.audio),
+                recordings.ai_segment(
+                    self.sid, self.state.tenant_id, response.id, response.start_ms, bytes(response.audio)
                 ),
             )
         if response.held and body.get("status") == "completed":

@@ -100,3 +100,8 @@ def duration_s(state: CallState, until: datetime) -> float:
     if state.answered_at is None:
         return 0.0
     return round(max(0.0, (until - state.answered_at).total_seconds()), 3)
+
+
+def call_ended(state: AggregateState) -> bool:
+    """Whether ``state`` is a call that has ended (the writer's check before an ending event)."""
+    return isinstance(state, CallState) and state.ended
