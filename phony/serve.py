@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 import uvicorn
 from fastapi import FastAPI
 
+from phony import heap
 from phony.config import Settings
 from phony.connections import connections
 from phony.edge.app import Companion, create_app
@@ -66,10 +67,12 @@ async def until_stopped() -> None:
 async def run_worker(settings: Settings) -> None:
     """``phony worker``: a worker process until SIGINT/SIGTERM."""
     async with connections(settings) as (redis, mongo), worker_runtime(settings, redis, mongo):
+        heap.settle()
         await until_stopped()
 
 
 async def run_projector(settings: Settings) -> None:
     """``phony projector``: a projector process until SIGINT/SIGTERM."""
     async with connections(settings) as (redis, _), projector_runtime(settings, redis):
+        heap.settle()
         await until_stopped()

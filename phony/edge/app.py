@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 from fastapi import FastAPI
 
+from phony import heap
 from phony.commands import CommandBus
 from phony.commands.audio import AudioProducer
 from phony.config import Settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
             )
             for companion in companions:
                 await stack.enter_async_context(companion(ctx))
+            heap.settle()
             app.state.ctx = ctx
             yield
 
