@@ -34,6 +34,19 @@ wait_port() { # port name seconds
 
 running() { [ -f "$dir/run/$1.pid" ] && kill -0 "$(cat "$dir/run/$1.pid")" 2>/dev/null; }
 
+# to_start name port given: whether `up` must start this server here. Not when the URL of one is given
+# (given non-empty), nor when ours runs, nor when something else already serves its port (another
+# checkout's services, say): that one is used, and left alone by `down`.
+to_start() {
+  [ -z "$3" ] || return 1
+  running "$1" && return 1
+  rm -f "$dir/run/$1.pid"
+  if port_open "$2"; then
+    log "$1: 127.0.0.1:$2 is already served by a process not started here; using it"
+    return 1
+  fi
+}
+
 # ---------------------------------------------------------------- install
 install_kafka() {
   if compgen -G "$dir/kafka/lib/kafka_2.13-*.jar" >/dev/null; then return; fi
@@ -76,7 +89,6 @@ install_redis() {
 
 # ---------------------------------------------------------------- start
 start_kafka() {
-  if [ -n "${PHONY_KAFKA_BOOTSTRAP:-}" ] || running kafka; then return; fi
   install_kafka
   local k="$dir/kafka"
   mkdir -p "$k/data"
@@ -131,7 +143,6 @@ EOF
 }
 
 start_ferretdb() {
-  if [ -n "${PHONY_MONGODB_URL:-}" ] || running ferretdb; then return; fi
   install_ferretdb
   mkdir -p "$dir/ferretdb/data" "$dir/ferretdb/state"
   log "starting FerretDB on 127.0.0.1:$mongo_port"
@@ -142,7 +153,6 @@ start_ferretdb() {
 }
 
 start_redis() {
-  if [ -n "${PHONY_REDIS_URL:-}" ] || running redis; then return; fi
   install_redis
   log "starting Redis on 127.0.0.1:$redis_port"
   nohup redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
@@ -174,14 +184,19 @@ print('FerretDB', b.get('ferretdbVersion') or b.get('ferretdb', {}).get('version
 }
 
 up() {
+  local kafka=0 ferretdb=0 redis=0 pids=()
+  to_start kafka "$kafka_port" "${PHONY_KAFKA_BOOTSTRAP:-}" && kafka=1
+  to_start ferretdb "$mongo_port" "${PHONY_MONGODB_URL:-}" && ferretdb=1
+  to_start redis "$redis_port" "${PHONY_REDIS_URL:-}" && redis=1
   # Installs run in parallel on a fresh machine: the Go build and the Maven fetch are the slow parts.
-  install_kafka & local a=$!
-  install_ferretdb & local b=$!
-  install_redis & local c=$!
-  wait $a && wait $b && wait $c
-  start_redis
-  start_ferretdb
-  start_kafka
+  ((kafka)) && { install_kafka & pids+=($!); }
+  ((ferretdb)) && { install_ferretdb & pids+=($!); }
+  ((redis)) && { install_redis & pids+=($!); }
+  local pid
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  ((redis)) && start_redis
+  ((ferretdb)) && start_ferretdb
+  ((kafka)) && start_kafka
   [ -n "${PHONY_REDIS_URL:-}" ] || wait_port "$redis_port" redis 10
   [ -n "${PHONY_MONGODB_URL:-}" ] || wait_port "$mongo_port" ferretdb 20
   [ -n "${PHONY_KAFKA_BOOTSTRAP:-}" ] || wait_port "$kafka_port" kafka 60

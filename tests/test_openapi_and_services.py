@@ -1,10 +1,11 @@
 """The OpenAPI document describes every endpoint with its errors; the services script reports each
-server's own version."""
+server's own version, and uses servers that another checkout already runs."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,3 +54,21 @@ def test_testcontainers_start_the_servers_where_docker_answers() -> None:
         assert found.kafka
         assert found.mongodb.startswith("mongodb://")
         assert found.redis.startswith("redis://")
+
+
+def test_services_up_uses_servers_already_on_its_ports(servers: object, tmp_path: Path) -> None:
+    if os.environ.get("PHONY_KAFKA_BOOTSTRAP"):
+        pytest.skip("external servers given; the project's services are not in use")
+    # Another checkout (its own services dir) finds the ports served: it installs nothing, starts
+    # nothing, and has nothing of its own for `down` to stop.
+    env = {**os.environ, "PHONY_SERVICES_DIR": str(tmp_path)}
+    up = subprocess.run(
+        [str(ROOT / "scripts" / "services.sh"), "up"], capture_output=True, text=True, env=env, check=False
+    )
+    assert up.returncode == 0, up.stderr
+    for name in ("kafka", "ferretdb", "redis"):
+        assert f"{name}: 127.0.0.1:" in up.stderr
+        assert "already served" in up.stderr
+    assert not list((tmp_path / "run").iterdir())
+    assert not (tmp_path / "kafka").exists()
+    assert not (tmp_path / "bin" / "ferretdb").exists()
