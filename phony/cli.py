@@ -123,7 +123,7 @@ def sim_call(
         "default", help="The caller's script: default, hold, barge_in, transfer, ..."
     ),
 ) -> None:
-    """Make a simulated caller ring one of your agents' numbers."""
+    """Make a simulated caller ring one of your agents' numbers; prints the call's SID."""
     import httpx
 
     settings = _settings()
@@ -132,7 +132,9 @@ def sim_call(
     if response.status_code != 201:
         console.print(f"[red]the simulated Twilio refused: {response.status_code} {response.text}")
         raise typer.Exit(1)
-    console.print(f"ringing {to} from {from_}: call [bold]{response.json()['sid']}[/] ({scenario})")
+    sid = response.json()["sid"]
+    Console(stderr=True).print(f"ringing {to} from {from_}: call [bold]{sid}[/] ({scenario})")
+    typer.echo(sid)  # alone on stdout: CALL=$(phony sim call ...)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ async def test_serve_without_credentials_runs_the_simulators_and_sim_call_rings_
         )
         out, _ = await cli.communicate()
         assert cli.returncode == 0
-        sid = out.decode().split("call ")[1].split()[0]
+        sid = out.decode().strip()  # the SID alone on stdout, for CALL=$(phony sim call ...)
+        assert sid.startswith("CA")
         settings = Settings(_env_file=None, kafka_bootstrap=servers.kafka, topic_prefix=space, partitions=4)
         events = await wait_for_event(settings, sid, "call.ended", within=60)
         assert events[0].data["from"] == "+15550009999"
