@@ -19,8 +19,12 @@ from phony.events.calls import (
     CallRinging,
     CallStarted,
     CallTransferred,
+    ClarificationAnswered,
+    ClarificationRequested,
     EndReason,
     MediaStarted,
+    ResponseApproved,
+    ResponsePendingApproval,
 )
 from phony.projections import call_pages
 from phony.projections.documents import CallDoc
@@ -49,13 +53,23 @@ def _rank(status: str) -> int:
     return _RANK.get(status, FINAL_RANK)
 
 
-async def _progress(event: EventEnvelope, changes: Mapping[str, Any]) -> None:
-    """Record the event in its page, then set ``last_seq`` and ``changes`` on the call (absolute
-    values under an ``_id``-only filter: re-applying is harmless, and FerretDB answers it in SQL)."""
+async def _progress(
+    event: EventEnvelope,
+    changes: Mapping[str, Any],
+    *,
+    add: tuple[str, str] | None = None,
+    remove: tuple[str, str] | None = None,
+) -> None:
+    """Record the event in its page, then set ``last_seq`` and ``changes`` on the call, and ``add`` a
+    value to (or ``remove`` one from) a list field: absolute values and set operations under an
+    ``_id``-only filter, so re-applying is harmless, and FerretDB answers it in SQL."""
     await call_pages.record(event)
-    await CallDoc.get_pymongo_collection().update_one(
-        {"_id": event.aggregate_id}, {"$set": {"last_seq": event.seq, **changes}}
-    )
+    update: dict[str, Any] = {"$set": {"last_seq": event.seq, **changes}}
+    if add is not None:
+        update["$addToSet"] = {add[0]: add[1]}
+    if remove is not None:
+        update["$pull"] = {remove[0]: remove[1]}
+    await CallDoc.get_pymongo_collection().update_one({"_id": event.aggregate_id}, update)
 
 
 async def _advance(event: EventEnvelope, status: str, *, answered: bool) -> None:
@@ -123,8 +137,26 @@ async def call_ended(event: EventEnvelope, data: CallEnded) -> None:
             "ended_at": event.timestamp,
             "duration": data.duration,
             "end_reason": data.reason,
+            "awaiting_approval": [],
+            "open_question": None,
         },
     )
+
+
+async def response_pending_approval(event: EventEnvelope, data: ResponsePendingApproval) -> None:
+    await _progress(event, {}, add=("awaiting_approval", data.response_id))
+
+
+async def response_approved(event: EventEnvelope, data: ResponseApproved) -> None:
+    await _progress(event, {}, remove=("awaiting_approval", data.response_id))
+
+
+async def clarification_requested(event: EventEnvelope, data: ClarificationRequested) -> None:
+    await _progress(event, {"open_question": data.question})
+
+
+async def clarification_answered(event: EventEnvelope, _: ClarificationAnswered) -> None:
+    await _progress(event, {"open_question": None})
 
 
 async def recorded(event: EventEnvelope, _: object) -> None:
@@ -139,6 +171,10 @@ _SPECIAL: Mapping[str, Handler] = {
     MediaStarted.TYPE: media_started,
     CallTransferred.TYPE: call_transferred,
     CallEnded.TYPE: call_ended,
+    ResponsePendingApproval.TYPE: response_pending_approval,
+    ResponseApproved.TYPE: response_approved,
+    ClarificationRequested.TYPE: clarification_requested,
+    ClarificationAnswered.TYPE: clarification_answered,
 }
 
 HANDLERS: Mapping[str, Handler] = {cls.TYPE: _SPECIAL.get(cls.TYPE, recorded) for cls in CALL_EVENTS}

@@ -95,6 +95,8 @@ class CallDoc(Document):
     duration: float | None = None
     end_reason: str | None = None
     transferred_to: str | None = None
+    awaiting_approval: list[str] = Field(default_factory=list)  # response ids held for a supervisor
+    open_question: str | None = None  # the AI's request_user question, until it is answered
     last_seq: int = 0
 
     class Settings:

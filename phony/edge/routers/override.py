@@ -3,7 +3,8 @@ Kafka; the call's worker carries it out and records it as events."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -22,7 +23,9 @@ from phony.edge.errors import ApiError, responses
 from phony.edge.schemas.common import PhoneNumber
 from phony.projections.documents import CallDoc
 
-router = APIRouter(prefix="/override", tags=["supervisor"], responses=responses(401, 403, 404, 422, 429, 503))
+router = APIRouter(
+    prefix="/override", tags=["supervisor"], responses=responses(401, 403, 404, 409, 422, 429, 503)
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
@@ -62,18 +65,45 @@ class OverrideResult(BaseModel):
     message: str
 
 
-async def _live_call(tenant_id: str, call_sid: str) -> None:
-    doc = await CallDoc.get_pymongo_collection().find_one({"_id": call_sid})
+async def _live_call(tenant_id: str, call_sid: str) -> dict[str, Any]:
+    doc: dict[str, Any] | None = await CallDoc.get_pymongo_collection().find_one({"_id": call_sid})
     if doc is None or doc["tenant_id"] != tenant_id:
         raise ApiError(404, "call not found", details={"callSid": call_sid})
     if doc.get("ended_at") is not None:
         raise ApiError(404, "call has ended", details={"callSid": call_sid, "status": doc.get("status")})
+    return doc
 
 
-async def _send(ctx: Ctx, command: Command, message: str) -> OverrideResult:
-    await _live_call(command.tenant_id, command.aggregate_id)
+async def _send(
+    ctx: Ctx, command: Command, message: str, check: Callable[[dict[str, Any]], None] | None = None
+) -> OverrideResult:
+    """Send ``command`` to a live call of the caller's tenant, once ``check`` (if any) accepts the
+    call as projected: what a supervisor saw on the events stream is already there."""
+    call = await _live_call(command.tenant_id, command.aggregate_id)
+    if check is not None:
+        check(call)
     await ctx.bus.send(command)
     return OverrideResult(success=True, message=message)
+
+
+def _asked(call: dict[str, Any]) -> None:
+    if call.get("open_question") is None:
+        raise ApiError(
+            409, "the AI has asked nothing: no clarification is pending", details={"callSid": call["_id"]}
+        )
+
+
+def _held(response_id: str) -> Callable[[dict[str, Any]], None]:
+    def check(call: dict[str, Any]) -> None:
+        awaiting = call.get("awaiting_approval") or []
+        if response_id not in awaiting:
+            raise ApiError(
+                409,
+                "that response is not awaiting approval",
+                details={"callSid": call["_id"], "response_id": response_id, "awaiting_approval": awaiting},
+            )
+
+    return check
 
 
 @router.post("/text")
@@ -104,19 +134,19 @@ async def end(body: EndOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResul
     return await _send(ctx, command, "Call ended successfully")
 
 
-@router.post("/clarification")
+@router.post("/clarification", responses=responses(409))
 async def clarification(body: ClarificationOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
     """Answer the AI's ``request_user`` question; the AI goes on with the answer."""
     command = AnswerClarification(
         tenant_id=caller.tenant_id, aggregate_id=body.callSid, response=body.response
     )
-    return await _send(ctx, command, "Clarification sent successfully")
+    return await _send(ctx, command, "Clarification sent successfully", _asked)
 
 
-@router.post("/approve")
+@router.post("/approve", responses=responses(409))
 async def approve(body: ApproveOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
     """Release a reply held for approval (``text`` replaces it with your words)."""
     command = ApproveResponse(
         tenant_id=caller.tenant_id, aggregate_id=body.callSid, response_id=body.response_id, text=body.text
     )
-    return await _send(ctx, command, "Response approved")
+    return await _send(ctx, command, "Response approved", _held(body.response_id))

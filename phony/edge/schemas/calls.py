@@ -35,6 +35,10 @@ class CallOut(BaseModel):
     duration: float | None = Field(description="Seconds, once the call ended")
     end_reason: str | None
     transferred_to: str | None
+    awaiting_approval: list[str] = Field(
+        default_factory=list, description="Replies held for /override/approve (require_approval)"
+    )
+    open_question: str | None = Field(None, description="The AI's question for /override/clarification")
     last_seq: int = Field(description="seq of the call's latest event (resume streams with since=)")
 
 
