@@ -67,6 +67,7 @@ from tests.support import (  # noqa: E402
     Servers,
     SimEnv,
     agent_body,
+    drop_namespace,
     free_port,
     phony_env,
     unique_number,
@@ -713,6 +714,7 @@ async def fresh_phony(
     finally:
         for process in processes:
             process.stop()
+        await drop_namespace(servers, namespace)
 
 
 async def main(levels: list[int], seconds: float, overrides: int, ramp_per_s: float, deploy: str) -> None:

@@ -28,7 +28,15 @@ sys.path.insert(0, str(ROOT))
 
 from phony.config import Settings  # noqa: E402
 from phony.projections.documents import mongo_client  # noqa: E402
-from tests.support import ADMIN_KEY, PhonyProcess, Servers, agent_body, phony_env, unique_number  # noqa: E402
+from tests.support import (  # noqa: E402
+    ADMIN_KEY,
+    PhonyProcess,
+    Servers,
+    agent_body,
+    drop_namespace,
+    phony_env,
+    unique_number,
+)
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -129,6 +137,7 @@ async def main(requests: int) -> None:
                 )
     finally:
         phony.stop()
+        await drop_namespace(servers, namespace)
         await mongo.drop_database(f"{namespace}_baseline")
         await mongo.close()
 

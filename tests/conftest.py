@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import uuid
@@ -21,6 +22,7 @@ from tests.support import (
     Servers,
     SimEnv,
     TenantHandle,
+    drop_namespace,
     phony_env,
 )
 
@@ -60,9 +62,11 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def namespace() -> str:
-    """Topics and database of this session's Phony."""
-    return f"t{uuid.uuid4().hex[:10]}"
+def namespace(servers: Servers) -> Iterator[str]:
+    """Topics and database of this session's Phony (deleted at the end of the session)."""
+    space = f"t{uuid.uuid4().hex[:10]}"
+    yield space
+    asyncio.run(drop_namespace(servers, space))
 
 
 @pytest.fixture(scope="session")

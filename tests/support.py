@@ -166,3 +166,30 @@ def agent_body(**overrides: object) -> dict[str, object]:
 def unique_number() -> str:
     """An E.164 number no other test uses."""
     return "+1" + str(2_000_000_000 + uuid.uuid4().int % 7_999_999_999)
+
+
+async def drop_namespace(servers: Servers, namespace: str) -> None:
+    """Delete what a namespace left on the servers (its topics, its database), so runs do not pile up
+    partitions on the broker. Best effort: a server that is gone has nothing to clean."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from pymongo import AsyncMongoClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka)
+    try:
+        await admin.start()
+        topics = [t for t in await admin.list_topics() if t.startswith(f"{namespace}.")]
+        if topics:
+            await admin.delete_topics(topics)
+    except Exception:
+        pass
+    finally:
+        await admin.close()
+    mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        servers.mongodb, serverSelectionTimeoutMS=2000
+    )
+    try:
+        await mongo.drop_database(namespace)
+    except Exception:
+        pass
+    finally:
+        await mongo.close()

@@ -19,6 +19,7 @@ from tests.support import (
     PhonyProcess,
     Servers,
     agent_body,
+    drop_namespace,
     free_port,
     phony_env,
     unique_number,
@@ -73,3 +74,4 @@ async def test_serve_without_credentials_runs_the_simulators_and_sim_call_rings_
         assert len(of_type(events, "speech.detected")) == 2
     finally:
         serve.stop()
+        await drop_namespace(servers, space)
