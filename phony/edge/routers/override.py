@@ -23,9 +23,7 @@ from phony.edge.errors import ApiError, responses
 from phony.edge.schemas.common import PhoneNumber
 from phony.projections.documents import CallDoc
 
-router = APIRouter(
-    prefix="/override", tags=["supervisor"], responses=responses(401, 403, 404, 409, 422, 429, 503)
-)
+router = APIRouter(prefix="/override", tags=["supervisor"], responses=responses(401, 403, 404, 422, 429, 503))
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
