@@ -4,7 +4,7 @@ topic with the product's own producer and codec, as a worker would write them.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,11 +168,18 @@ def every_call_event(tenant_id: str) -> list[EventEnvelope]:
 
 async def projected(client: httpx.AsyncClient, sid: str, seq: int) -> dict[str, Any]:
     """The call as the API shows it once its event ``seq`` is projected."""
+    return await projected_until(client, sid, lambda call: call["last_seq"] >= seq)
+
+
+async def projected_until(
+    client: httpx.AsyncClient, sid: str, condition: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The call as the API shows it once it meets ``condition`` (the read model follows the log)."""
 
     async def probe() -> httpx.Response:
         return await client.get(f"/calls/{sid}")
 
-    response = await eventually(probe, lambda r: r.status_code == 200 and r.json()["last_seq"] >= seq)
+    response = await eventually(probe, lambda r: r.status_code == 200 and condition(r.json()))
     body: dict[str, Any] = response.json()
     return body
 

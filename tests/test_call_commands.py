@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 
 from phony.config import Settings
+from phony.events import EventEnvelope
 from phony.sim.realtime import RealtimeSim
 from phony.sim.twilio import TwilioSim
 from phony.workers.calls.llm_commands import allowed_transfer, extract_markers
-from tests.calls import call_events, of_type, received, ring, session_of, wait_for_event
+from tests.call_events import projected_until
+from tests.calls import LiveInbound, call_events, of_type, received, ring, session_of, wait_for_event
 from tests.support import PhonyProcess, TenantHandle, eventually
 
 
-async def projected_call(
-    tenant: TenantHandle, call_sid: str, condition: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    """``GET /calls/{sid}`` once it meets ``condition`` (the read model follows the log)."""
-
-    async def call() -> dict[str, Any]:
-        found: dict[str, Any] = (await tenant.client.get(f"/calls/{call_sid}")).json()
-        return found
-
-    return await eventually(call, condition, within=15)
+async def held_reply(
+    tenant: TenantHandle, twilio_sim: TwilioSim, phony: PhonyProcess, settings: Settings
+) -> tuple[LiveInbound, EventEnvelope]:
+    """A call of an agent in approval mode, once its first reply is held: the call and that
+    ``response.pending_approval``."""
+    live = await ring(
+        tenant, twilio_sim, phony, "default", settings, require_approval=True, greeting_message=None
+    )
+    events = await wait_for_event(settings, live.call.sid, "response.pending_approval")
+    [pending] = of_type(events, "response.pending_approval")
+    return live, pending
 
 
 TARGET = "+15557654321"
@@ -112,7 +113,7 @@ async def test_request_user_asks_the_supervisor_and_resumes_with_the_answer(
     events = await wait_for_event(settings, live.call.sid, "clarification.requested")
     assert of_type(events, "clarification.requested")[0].data["question"] == "What is the caller's balance?"
     # A dashboard sees the question on the call (as projected) before it answers.
-    call = await projected_call(tenant, live.call.sid, lambda c: c["open_question"] is not None)
+    call = await projected_until(tenant.client, live.call.sid, lambda c: c["open_question"] is not None)
     assert call["open_question"] == "What is the caller's balance?"
     r = await tenant.client.post(
         "/override/clarification", json={"callSid": live.call.sid, "response": "$42.10"}
@@ -120,7 +121,7 @@ async def test_request_user_asks_the_supervisor_and_resumes_with_the_answer(
     assert r.json() == {"success": True, "message": "Clarification sent successfully"}
     events = await wait_for_event(settings, live.call.sid, "clarification.answered")
     assert of_type(events, "clarification.answered")[0].data["response"] == "$42.10"
-    await projected_call(tenant, live.call.sid, lambda c: c["open_question"] is None)
+    await projected_until(tenant.client, live.call.sid, lambda c: c["open_question"] is None)
     session = session_of(model_sim, live.caller)
 
     async def answered() -> bool:
@@ -203,12 +204,9 @@ async def test_overrides_on_unknown_ended_or_foreign_calls_are_404(
 async def test_approval_mode_holds_each_reply_until_approved(
     tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
 ) -> None:
-    live = await ring(
-        tenant, twilio_sim, phony, "default", settings, require_approval=True, greeting_message=None
-    )
-    events = await wait_for_event(settings, live.call.sid, "response.pending_approval")
-    [pending] = of_type(events, "response.pending_approval")
+    live, pending = await held_reply(tenant, twilio_sim, phony, settings)
     assert pending.data["text"] == "Sure. Your order shipped yesterday."
+    events = await call_events(settings, live.call.sid)
     assert "Sure. Your order shipped yesterday." not in [
         e.data["text"] for e in of_type(events, "ai.response")
     ]
@@ -218,7 +216,7 @@ async def test_approval_mode_holds_each_reply_until_approved(
         return [e.data["text"] for e in of_type(await call_events(settings, live.call.sid), "ai.response")]
 
     assert "One moment please." in await eventually(spoken, lambda t: "One moment please." in t, within=15)
-    call = await projected_call(tenant, live.call.sid, lambda c: bool(c["awaiting_approval"]))
+    call = await projected_until(tenant.client, live.call.sid, lambda c: bool(c["awaiting_approval"]))
     assert call["awaiting_approval"] == [pending.data["response_id"]]
     r = await tenant.client.post(
         "/override/approve", json={"callSid": live.call.sid, "response_id": pending.data["response_id"]}
@@ -235,7 +233,7 @@ async def test_approval_mode_holds_each_reply_until_approved(
 
     [_, goodbye] = await eventually(pendings, lambda p: len(p) == 2, within=30)
     assert not of_type(await call_events(settings, live.call.sid), "call.ended")
-    await projected_call(tenant, live.call.sid, lambda c: c["awaiting_approval"] == [goodbye])
+    await projected_until(tenant.client, live.call.sid, lambda c: c["awaiting_approval"] == [goodbye])
     await tenant.client.post("/override/approve", json={"callSid": live.call.sid, "response_id": goodbye})
     events = await wait_for_event(settings, live.call.sid, "call.ended")
     assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"
@@ -310,12 +308,8 @@ async def test_seed_markers_in_the_models_words_are_executed_and_never_shown(
 async def test_approving_a_reply_that_is_not_held_is_a_conflict(
     tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
 ) -> None:
-    live = await ring(
-        tenant, twilio_sim, phony, "default", settings, require_approval=True, greeting_message=None
-    )
-    events = await wait_for_event(settings, live.call.sid, "response.pending_approval")
-    [pending] = of_type(events, "response.pending_approval")
-    await projected_call(tenant, live.call.sid, lambda c: bool(c["awaiting_approval"]))
+    live, pending = await held_reply(tenant, twilio_sim, phony, settings)
+    await projected_until(tenant.client, live.call.sid, lambda c: bool(c["awaiting_approval"]))
     r = await tenant.client.post(
         "/override/approve", json={"callSid": live.call.sid, "response_id": "resp_not_held"}
     )
@@ -332,7 +326,7 @@ async def test_a_clarification_nobody_asked_for_is_a_conflict(
     tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
 ) -> None:
     live = await ring(tenant, twilio_sim, phony, "hold", settings)
-    await projected_call(tenant, live.call.sid, lambda c: c["status"] == "in-progress")
+    await projected_until(tenant.client, live.call.sid, lambda c: c["status"] == "in-progress")
     r = await tenant.client.post(
         "/override/clarification", json={"callSid": live.call.sid, "response": "$42.10"}
     )
