@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 
@@ -199,6 +200,20 @@ async def test_overrides_on_unknown_ended_or_foreign_calls_are_404(
     assert await eventually(status, lambda s: s == 404, within=10) == 404
     bad = await tenant.client.post("/override/dtmf", json={"callSid": live.call.sid, "digits": "12x"})
     assert bad.status_code == 422
+
+
+async def test_overrides_count_against_the_keys_calls_limit(
+    admin: httpx.AsyncClient, tenant: TenantHandle
+) -> None:
+    await admin.patch(f"/tenants/{tenant.id}", json={"limits": {"calls_per_minute": 2}})
+    # The window is the calendar minute: start the burst where it cannot straddle a boundary.
+    if 60 - time.time() % 60 < 3:
+        await asyncio.sleep(60 - time.time() % 60 + 0.05)
+    codes = [
+        (await tenant.client.post("/override/text", json={"callSid": "CAnope", "text": "hi"})).status_code
+        for _ in range(3)
+    ]
+    assert codes == [404, 404, 429]
 
 
 async def test_approval_mode_holds_each_reply_until_approved(

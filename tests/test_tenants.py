@@ -100,6 +100,41 @@ async def test_suspended_tenant_is_forbidden_until_reactivated(
     assert (await tenant.client.get("/agents/")).status_code == 200
 
 
+async def test_a_key_issued_while_its_tenant_is_suspended_follows_the_tenant(
+    admin: httpx.AsyncClient, tenant: TenantHandle
+) -> None:
+    await admin.patch(f"/tenants/{tenant.id}", json={"status": "suspended"})
+    issued = await admin.post(f"/tenants/{tenant.id}/api-keys", json={"name": "late"})
+    assert issued.status_code == 201
+    headers = {"Authorization": f"Bearer {issued.json()['key']}"}
+    assert (await tenant.client.get("/agents/", headers=headers)).status_code == 403
+    await admin.patch(f"/tenants/{tenant.id}", json={"status": "active"})
+    assert (await tenant.client.get("/agents/", headers=headers)).status_code == 200
+
+
+async def test_a_key_stored_without_its_tenants_status_asks_the_tenant(
+    tenant: TenantHandle, settings: Settings
+) -> None:
+    """Keys projected before they carried their tenant's status and limits still authenticate, by
+    the tenant's own document, until the read models are rebuilt."""
+    client = mongo_client(settings)
+    keys, tenants = client[settings.mongodb_db]["api_keys"], client[settings.mongodb_db]["tenants"]
+    key, own = await keys.find_one({"_id": tenant.key_id}), await tenants.find_one({"_id": tenant.id})
+    assert key is not None
+    assert own is not None
+    try:
+        await keys.update_one({"_id": tenant.key_id}, {"$unset": {"tenant_status": "", "tenant_limits": ""}})
+        assert (await tenant.client.get("/agents/")).status_code == 200
+        await tenants.update_one({"_id": tenant.id}, {"$set": {"status": "suspended"}})
+        refused = await tenant.client.get("/agents/")
+    finally:  # as projected again, so the read models still match the log
+        await keys.replace_one({"_id": tenant.key_id}, key)
+        await tenants.replace_one({"_id": tenant.id}, own)
+        await client.close()
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"] == "tenant suspended"
+
+
 async def test_tenant_manages_its_own_keys(tenant: TenantHandle, other_tenant: TenantHandle) -> None:
     me = (await tenant.client.get("/tenants/me")).json()
     assert me["id"] == tenant.id

@@ -52,7 +52,8 @@ def presented_key(authorization: str | None, token: str | None) -> str | None:
 
 async def _resolve(key_filter: dict[str, Any]) -> Principal:
     """The principal of the key matching ``key_filter``; ``ApiError`` 401 when the key is unknown,
-    revoked or expired, 403 when its tenant is suspended."""
+    revoked or expired, 403 when its tenant is suspended. One read: the key's document carries its
+    tenant's status and limits (see ``ApiKeyDoc``)."""
     doc = await ApiKeyDoc.get_pymongo_collection().find_one(key_filter)
     if doc is None:
         raise ApiError(401, "invalid API key")
@@ -61,12 +62,15 @@ async def _resolve(key_filter: dict[str, Any]) -> Principal:
     expires = doc.get("expires_at")
     if expires is not None and expires <= datetime.now(UTC):
         raise ApiError(401, "API key expired")
-    tenant = await TenantDoc.get_pymongo_collection().find_one({"_id": doc["tenant_id"]})
-    if tenant is None:
-        raise ApiError(401, "invalid API key")
-    if tenant.get("status") != "active":
+    status, limits = doc.get("tenant_status"), doc.get("tenant_limits")
+    if status is None:  # a key projected before keys carried their tenant's status: ask the tenant
+        tenant = await TenantDoc.get_pymongo_collection().find_one({"_id": doc["tenant_id"]})
+        if tenant is None:
+            raise ApiError(401, "invalid API key")
+        status, limits = tenant.get("status"), tenant.get("limits")
+    if status != "active":
         raise ApiError(403, "tenant suspended")
-    return Principal(tenant_id=doc["tenant_id"], key_id=doc["_id"], limits=tenant.get("limits") or {})
+    return Principal(tenant_id=doc["tenant_id"], key_id=doc["_id"], limits=limits or {})
 
 
 async def tenant_for_key(key: str | None) -> Principal:

@@ -55,7 +55,8 @@ Admin = Annotated[None, Depends(_admin)]
 Category = Literal["agents", "calls"]
 
 
-async def _count(ctx: EdgeContext, principal: Principal, category: Category) -> Principal:
+async def count_request(ctx: EdgeContext, principal: Principal, category: Category) -> Principal:
+    """Count a request against its key's per-minute limit for ``category``; 429 over it."""
     default = ctx.settings.rate_agents_per_min if category == "agents" else ctx.settings.rate_calls_per_min
     limit = principal.limits.get(f"{category}_per_minute") or default
     await hit(ctx.redis, ctx.settings.topic_prefix, f"{category}:{principal.key_id}", limit)
@@ -66,7 +67,7 @@ def rate_limited(category: Category) -> Callable[[EdgeContext, Principal], Await
     """A dependency that authenticates the tenant and counts the request against its key's limit."""
 
     async def dependency(ctx: Ctx, principal: Tenant) -> Principal:
-        return await _count(ctx, principal, category)
+        return await count_request(ctx, principal, category)
 
     return dependency
 
@@ -75,7 +76,7 @@ def rate_limited_link(category: Category) -> Callable[[EdgeContext, Principal], 
     """``rate_limited`` for routes whose URLs browsers open: the key may come as ``?token=``."""
 
     async def dependency(ctx: Ctx, principal: LinkTenant) -> Principal:
-        return await _count(ctx, principal, category)
+        return await count_request(ctx, principal, category)
 
     return dependency
 

@@ -40,6 +40,10 @@ class ApiKeyDoc(Document):
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    # The tenant's status and limits, copied by the projection (tenant and key events share the
+    # tenant's partition, so they are applied in order): a request authenticates in one read.
+    tenant_status: str | None = None
+    tenant_limits: dict[str, Any] | None = None
 
     class Settings:
         name = "api_keys"

@@ -19,20 +19,18 @@ async def tenant_created(event: EventEnvelope, data: TenantCreated) -> None:
 
 
 async def tenant_updated(event: EventEnvelope, data: TenantUpdated) -> None:
+    limits = data.limits.model_dump()
     await TenantDoc.get_pymongo_collection().update_one(
         {"_id": event.aggregate_id},
-        {
-            "$set": {
-                "name": data.name,
-                "status": data.status,
-                "limits": data.limits.model_dump(),
-                "updated_at": event.timestamp,
-            }
-        },
+        {"$set": {"name": data.name, "status": data.status, "limits": limits, "updated_at": event.timestamp}},
+    )
+    await ApiKeyDoc.get_pymongo_collection().update_many(
+        {"tenant_id": event.aggregate_id}, {"$set": {"tenant_status": data.status, "tenant_limits": limits}}
     )
 
 
 async def api_key_issued(event: EventEnvelope, data: ApiKeyIssued) -> None:
+    tenant = await TenantDoc.get_pymongo_collection().find_one({"_id": event.tenant_id})
     await ApiKeyDoc(
         id=data.key_id,
         tenant_id=event.tenant_id,
@@ -41,6 +39,8 @@ async def api_key_issued(event: EventEnvelope, data: ApiKeyIssued) -> None:
         key_hash=data.key_hash,
         created_at=event.timestamp,
         expires_at=data.expires_at,
+        tenant_status=tenant["status"] if tenant else None,
+        tenant_limits=tenant.get("limits") if tenant else None,
     ).insert()
 
 

@@ -3,6 +3,7 @@ Kafka; the call's worker carries it out and records it as events."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -18,7 +19,8 @@ from phony.commands.calls import (
     SendText,
     TransferCall,
 )
-from phony.edge.deps import CallsCaller, Ctx
+from phony.edge.auth import Principal, bearer, tenant_for_key
+from phony.edge.deps import AuthHeader, Ctx, count_request
 from phony.edge.errors import ApiError, responses
 from phony.edge.schemas.common import PhoneNumber
 from phony.projections.documents import CallDoc
@@ -63,24 +65,44 @@ class OverrideResult(BaseModel):
     message: str
 
 
-async def _live_call(tenant_id: str, call_sid: str) -> dict[str, Any]:
-    doc: dict[str, Any] | None = await CallDoc.get_pymongo_collection().find_one({"_id": call_sid})
-    if doc is None or doc["tenant_id"] != tenant_id:
-        raise ApiError(404, "call not found", details={"callSid": call_sid})
-    if doc.get("ended_at") is not None:
-        raise ApiError(404, "call has ended", details={"callSid": call_sid, "status": doc.get("status")})
-    return doc
+async def _caller_and_call(
+    authorization: str | None, call_sid: str
+) -> tuple[Principal, dict[str, Any] | None]:
+    """Who is asking and the call they name, read at once (neither read needs the other): a
+    supervisor's override is latency-critical. A refused key is refused before anything else."""
+    principal, doc = await asyncio.gather(
+        tenant_for_key(bearer(authorization)),
+        CallDoc.get_pymongo_collection().find_one({"_id": call_sid}),
+        return_exceptions=True,
+    )
+    for outcome in (principal, doc):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert isinstance(principal, Principal)
+    assert doc is None or isinstance(doc, dict)
+    return principal, doc
 
 
 async def _send(
-    ctx: Ctx, command: Command, message: str, check: Callable[[dict[str, Any]], None] | None = None
+    ctx: Ctx,
+    authorization: str | None,
+    call_sid: str,
+    command: Callable[[str], Command],
+    message: str,
+    check: Callable[[dict[str, Any]], None] | None = None,
 ) -> OverrideResult:
-    """Send ``command`` to a live call of the caller's tenant, once ``check`` (if any) accepts the
-    call as projected: what a supervisor saw on the events stream is already there."""
-    call = await _live_call(command.tenant_id, command.aggregate_id)
+    """Send ``command(tenant_id)`` to a live call of the caller's tenant, once ``check`` (if any)
+    accepts the call as projected: what a supervisor saw on the events stream is already there.
+    Refusals come in the order of every other route: 401/403, 429, then 404 and 409."""
+    principal, call = await _caller_and_call(authorization, call_sid)
+    await count_request(ctx, principal, "calls")
+    if call is None or call["tenant_id"] != principal.tenant_id:
+        raise ApiError(404, "call not found", details={"callSid": call_sid})
+    if call.get("ended_at") is not None:
+        raise ApiError(404, "call has ended", details={"callSid": call_sid, "status": call.get("status")})
     if check is not None:
         check(call)
-    await ctx.bus.send(command)
+    await ctx.bus.send(command(principal.tenant_id))
     return OverrideResult(success=True, message=message)
 
 
@@ -105,46 +127,65 @@ def _held(response_id: str) -> Callable[[dict[str, Any]], None]:
 
 
 @router.post("/text")
-async def send_text(body: TextOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+async def send_text(body: TextOverride, ctx: Ctx, authorization: AuthHeader = None) -> OverrideResult:
     """Speak ``text`` to the caller, word for word, interrupting the AI."""
-    command = SendText(tenant_id=caller.tenant_id, aggregate_id=body.callSid, text=body.text)
-    return await _send(ctx, command, "Text sent successfully")
+
+    def command(tenant_id: str) -> Command:
+        return SendText(tenant_id=tenant_id, aggregate_id=body.callSid, text=body.text)
+
+    return await _send(ctx, authorization, body.callSid, command, "Text sent successfully")
 
 
 @router.post("/transfer")
-async def transfer(body: TransferOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+async def transfer(body: TransferOverride, ctx: Ctx, authorization: AuthHeader = None) -> OverrideResult:
     """Transfer the caller to ``target`` (any E.164 number: the allowlist binds the AI, not you)."""
-    command = TransferCall(tenant_id=caller.tenant_id, aggregate_id=body.callSid, target=body.target)
-    return await _send(ctx, command, "Call transferred successfully")
+
+    def command(tenant_id: str) -> Command:
+        return TransferCall(tenant_id=tenant_id, aggregate_id=body.callSid, target=body.target)
+
+    return await _send(ctx, authorization, body.callSid, command, "Call transferred successfully")
 
 
 @router.post("/dtmf")
-async def dtmf(body: DtmfOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+async def dtmf(body: DtmfOverride, ctx: Ctx, authorization: AuthHeader = None) -> OverrideResult:
     """Send DTMF digits on the line."""
-    command = SendDigits(tenant_id=caller.tenant_id, aggregate_id=body.callSid, digits=body.digits)
-    return await _send(ctx, command, "Digits sent successfully")
+
+    def command(tenant_id: str) -> Command:
+        return SendDigits(tenant_id=tenant_id, aggregate_id=body.callSid, digits=body.digits)
+
+    return await _send(ctx, authorization, body.callSid, command, "Digits sent successfully")
 
 
 @router.post("/end")
-async def end(body: EndOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+async def end(body: EndOverride, ctx: Ctx, authorization: AuthHeader = None) -> OverrideResult:
     """Hang up the call."""
-    command = EndCall(tenant_id=caller.tenant_id, aggregate_id=body.callSid)
-    return await _send(ctx, command, "Call ended successfully")
+
+    def command(tenant_id: str) -> Command:
+        return EndCall(tenant_id=tenant_id, aggregate_id=body.callSid)
+
+    return await _send(ctx, authorization, body.callSid, command, "Call ended successfully")
 
 
 @router.post("/clarification", responses=responses(409))
-async def clarification(body: ClarificationOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+async def clarification(
+    body: ClarificationOverride, ctx: Ctx, authorization: AuthHeader = None
+) -> OverrideResult:
     """Answer the AI's ``request_user`` question; the AI goes on with the answer."""
-    command = AnswerClarification(
-        tenant_id=caller.tenant_id, aggregate_id=body.callSid, response=body.response
-    )
-    return await _send(ctx, command, "Clarification sent successfully", _asked)
+
+    def command(tenant_id: str) -> Command:
+        return AnswerClarification(tenant_id=tenant_id, aggregate_id=body.callSid, response=body.response)
+
+    return await _send(ctx, authorization, body.callSid, command, "Clarification sent successfully", _asked)
 
 
 @router.post("/approve", responses=responses(409))
-async def approve(body: ApproveOverride, ctx: Ctx, caller: CallsCaller) -> OverrideResult:
+async def approve(body: ApproveOverride, ctx: Ctx, authorization: AuthHeader = None) -> OverrideResult:
     """Release a reply held for approval (``text`` replaces it with your words)."""
-    command = ApproveResponse(
-        tenant_id=caller.tenant_id, aggregate_id=body.callSid, response_id=body.response_id, text=body.text
-    )
-    return await _send(ctx, command, "Response approved", _held(body.response_id))
+
+    def command(tenant_id: str) -> Command:
+        return ApproveResponse(
+            tenant_id=tenant_id, aggregate_id=body.callSid, response_id=body.response_id, text=body.text
+        )
+
+    held = _held(body.response_id)
+    return await _send(ctx, authorization, body.callSid, command, "Response approved", held)
