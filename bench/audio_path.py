@@ -16,7 +16,7 @@ both ways unchanged). Both talk to the same fake OpenAI Realtime server. It meas
   connection so that the figure is Phony's, not the HTTP client library's.
 
 Run with the services up (``scripts/services.sh up``):
-    .venv/bin/python bench/audio_path.py [--calls 1,50,200] [--seconds 10] [--overrides 50]
+    .venv/bin/python bench/audio_path.py [--calls 1,50,200] [--seconds 10] [--overrides 50] [--repeat 1]
 
 Everything runs on one machine: the sims share this process, so its event-loop lag (printed) bounds
 how far their timestamps can be late; it hits Phony and the baseline alike. The sims cost about half
@@ -825,6 +825,12 @@ if __name__ == "__main__":
     parser.add_argument("--overrides", type=int, default=50, help="supervisor texts per level (Phony)")
     parser.add_argument("--ramp", type=float, default=40.0, help="calls placed per second")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each level this many times, a row each (runs of the same code spread widely here)",
+    )
+    parser.add_argument(
         "--deploy",
         choices=("serve", "split"),
         default="serve",
@@ -837,6 +843,6 @@ if __name__ == "__main__":
     if args.serve_proxy:
         serve_proxy(args.serve_proxy, args.model_ws, args.model_key)
     else:
-        levels = [int(n) for n in args.calls.split(",") if n.strip()]
+        levels = [int(n) for n in args.calls.split(",") if n.strip() for _ in range(max(1, args.repeat))]
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(main(levels, args.seconds, args.overrides, args.ramp, args.deploy))
