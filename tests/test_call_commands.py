@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
 from phony.config import Settings
 from phony.events import EventEnvelope
@@ -167,13 +168,75 @@ async def test_supervisor_transfer_dtmf_and_end(
     second = await ring(tenant, twilio_sim, phony, "hold", settings)
     r = await tenant.client.post("/override/transfer", json={"callSid": second.call.sid, "target": TARGET})
     assert r.json() == {"success": True, "message": "Call transferred successfully"}
-    events = await wait_for_event(settings, second.call.sid, "call.ended")
+    await wait_for_event(settings, second.call.sid, "call.ended")
+    transferred = await twilio_sim.wait_for_call_end(second.call.sid, timeout=30)
+    assert transferred.dialed == TARGET
+    events = await call_events(settings, second.call.sid)  # after Twilio's last status callback too
     assert of_type(events, "call.transferred")[0].data == {"target": TARGET, "by": "supervisor"}
+    assert [e.data["reason"] for e in of_type(events, "call.ended")] == ["transferred"]
     r = await tenant.client.post("/override/end", json={"callSid": live.call.sid})
     assert r.status_code == 200
-    events = await wait_for_event(settings, live.call.sid, "call.ended")
-    assert of_type(events, "call.ended")[0].data["reason"] == "supervisor_ended"
+    await wait_for_event(settings, live.call.sid, "call.ended")
     await twilio_sim.wait_for_call_end(live.call.sid, timeout=20)
+    events = await call_events(settings, live.call.sid)
+    [ended] = of_type(events, "call.ended")
+    assert ended.data["reason"] == "supervisor_ended"
+    assert ended.data["duration"] > 0
+
+
+@pytest.mark.parametrize(("override", "body"), [("transfer", {"target": TARGET}), ("dtmf", {"digits": "42"})])
+async def test_a_transfer_or_digits_twilio_refuses_is_an_error_and_the_call_goes_on(
+    override: str,
+    body: dict[str, str],
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    settings: Settings,
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    twilio_sim.fail_next_updates(live.call.sid)
+    r = await tenant.client.post(f"/override/{override}", json={"callSid": live.call.sid, **body})
+    assert r.status_code == 200
+    events = await wait_for_event(settings, live.call.sid, "error.occurred")
+    error = of_type(events, "error.occurred")[0].data
+    assert error["code"] == "TELEPHONY_ERROR"
+    assert "Twilio refused" in error["message"]
+    assert not of_type(events, "call.ended")
+    assert not of_type(events, "call.transferred")
+    assert not of_type(events, "dtmf.sent")
+    # The call's partition is not stuck on the refused command: the next one is carried out.
+    text = "One moment, please."
+    assert (
+        await tenant.client.post("/override/text", json={"callSid": live.call.sid, "text": text})
+    ).status_code == 200
+    await wait_for_event(settings, live.call.sid, "supervisor.text_sent")
+    assert twilio_sim.call(live.call.sid).status == "in-progress"
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+    events = await wait_for_event(settings, live.call.sid, "call.ended")
+    assert [e.data["reason"] for e in of_type(events, "call.ended")] == ["supervisor_ended"]
+
+
+@pytest.mark.parametrize(
+    ("override", "body"),
+    [
+        ("text", {"text": "hi"}),
+        ("transfer", {"target": TARGET}),
+        ("dtmf", {"digits": "1"}),
+        ("end", {}),
+        ("clarification", {"response": "yes"}),
+        ("approve", {"response_id": "resp_1"}),
+    ],
+)
+async def test_every_override_of_an_unknown_call_is_404(
+    override: str, body: dict[str, str], tenant: TenantHandle
+) -> None:
+    r = await tenant.client.post(f"/override/{override}", json={"callSid": "CAnope", **body})
+    assert r.status_code == 404
+    assert r.json()["error"] == {
+        "code": "NOT_FOUND",
+        "message": "call not found",
+        "details": {"callSid": "CAnope"},
+    }
 
 
 async def test_overrides_on_unknown_ended_or_foreign_calls_are_404(

@@ -38,6 +38,8 @@ class CallRegistry:
         self.ctx = ctx
         self.calls: dict[str, SimCall] = {}
         self.controllers: dict[str, CallController] = {}
+        # Per call: its next this many updates fail as in an outage (503, Twilio error 20500).
+        self.failing_updates: dict[str, int] = {}
 
     def _new_call(self, to: str, from_: str, direction: str, status: str) -> SimCall:
         created = now_utc()

@@ -25,6 +25,7 @@ from phony.sim.twilio.resources import (
     API_VERSION,
     ERROR_AUTHENTICATE,
     ERROR_CALL_NOT_IN_PROGRESS,
+    ERROR_INTERNAL,
     ERROR_INVALID_NUMBER,
     ERROR_MISSING_FROM,
     ERROR_MISSING_TO,
@@ -156,6 +157,9 @@ def build_rest_app(
         controller = registry.controllers.get(request.path_params["call_sid"])
         if controller is None:
             return not_found(request)
+        if registry.failing_updates.get(controller.call.sid, 0) > 0:
+            registry.failing_updates[controller.call.sid] -= 1
+            return _error(ERROR_INTERNAL, "Internal Server Error", 503)
         form = await _form(request)
         status, url, twiml = _first(form, "Status"), _first(form, "Url"), _first(form, "Twiml")
         if status is not None and status not in ("completed", "canceled"):

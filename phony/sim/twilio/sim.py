@@ -190,6 +190,11 @@ class TwilioSim:
         """The party presses ``digits`` on the call's open media stream (``dtmf`` messages)."""
         await self.registry.controllers[call_sid].press_digits(digits)
 
+    def fail_next_updates(self, call_sid: str, count: int = 1) -> None:
+        """The call's next ``count`` updates (redirects, hang-ups) answer 503 with Twilio's error
+        20500, as in an outage; the call itself goes on."""
+        self.registry.failing_updates[call_sid] = count
+
     def hang_up(self, call_sid: str) -> None:
         """The party hangs up: the stream gets ``stop`` and the call completes."""
         self.registry.controllers[call_sid].end("completed", "party-hung-up")

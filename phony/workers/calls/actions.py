@@ -20,6 +20,7 @@ from phony.workers.calls.llm_commands import LlmCommand, allowed_transfer, valid
 from phony.workers.calls.response import Response
 from phony.workers.calls.session import LiveCall
 from phony.workers.calls.state import duration_s
+from phony.workers.calls.telephony import TelephonyError
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,12 @@ class CallActions:
         state = self.deps.state(call_sid)
         if state.ended:
             return
-        await self.deps.telephony.transfer(call_sid, target)
+        try:
+            await self.deps.telephony.transfer(call_sid, target)
+        except TelephonyError as exc:
+            message = f"Twilio refused the transfer to {target}: {exc}"
+            await self._refused_by_twilio(call_sid, message, command_id)
+            return
         ended = CallEnded(
             callSid=call_sid, duration=duration_s(state, datetime.now(UTC)), reason="transferred"
         )
@@ -75,8 +81,20 @@ class CallActions:
         live = self.deps.live.get(call_sid)
         if live is not None:
             live.expect_stream_restart = True  # the new TwiML ends this stream and opens another
-        await self.deps.telephony.play_digits(call_sid, digits, stream_parameters(self.deps, call_sid))
+        try:
+            await self.deps.telephony.play_digits(call_sid, digits, stream_parameters(self.deps, call_sid))
+        except TelephonyError as exc:
+            if live is not None:
+                live.expect_stream_restart = False
+            message = f"Twilio refused the digits {digits}: {exc}"
+            await self._refused_by_twilio(call_sid, message, command_id)
+            return
         await self.deps.emit(call_sid, [DtmfSent(digits=digits, by=by)], command_id)
+
+    async def _refused_by_twilio(self, call_sid: str, message: str, command_id: str | None) -> None:
+        """A transfer or digits Twilio did not take: recorded, and the call goes on as it was."""
+        error = ErrorOccurred(error_type="telephony", message=message, code="TELEPHONY_ERROR")
+        await self.deps.emit(call_sid, [error], command_id)
 
     async def model_lost(self, call_sid: str, message: str) -> None:
         """The model errored or dropped mid-call: record it and end the call cleanly."""

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlencode
 
+from aiohttp import ClientError
+from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
@@ -14,6 +17,18 @@ from phony.config import Settings
 from phony.twiml import stream_twiml
 
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+class TelephonyError(Exception):
+    """Twilio refused a request on a live call, or could not be reached."""
+
+
+async def _update(request: Awaitable[Any]) -> None:
+    """Await a call update, as a :class:`TelephonyError` when it fails."""
+    try:
+        await request
+    except (TwilioException, ClientError, TimeoutError) as exc:
+        raise TelephonyError(str(exc)) from exc
 
 
 class Telephony:
@@ -47,17 +62,16 @@ class Telephony:
         )
 
     async def hang_up(self, call_sid: str) -> None:
-        await self._client.calls(call_sid).update_async(status="completed")
+        await _update(self._client.calls(call_sid).update_async(status="completed"))
 
     async def transfer(self, call_sid: str, target: str) -> None:
         response = VoiceResponse()
         response.dial(target)
-        await self._client.calls(call_sid).update_async(twiml=str(response))
+        await _update(self._client.calls(call_sid).update_async(twiml=str(response)))
 
     async def play_digits(self, call_sid: str, digits: str, parameters: dict[str, str]) -> None:
         """Send DTMF on the live call, then reconnect the media stream (new TwiML ends the old one)."""
         response = VoiceResponse()
         response.play(digits=f"w{digits}")
-        await self._client.calls(call_sid).update_async(
-            twiml=stream_twiml(self._settings, parameters, response)
-        )
+        twiml = stream_twiml(self._settings, parameters, response)
+        await _update(self._client.calls(call_sid).update_async(twiml=twiml))
