@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import struct
 import uuid
+import wave
 from dataclasses import dataclass
 from typing import Any
 
+from phony import recordings
 from phony.config import Settings
 from phony.events import EventEnvelope
 from phony.events.log import read_log
+from phony.projections.documents import mongo_client
 from phony.sim.realtime import RealtimeSession, RealtimeSim
 from phony.sim.scenarios import parse_call_metadata
 from phony.sim.twilio import SimCall, TwilioSim
@@ -73,3 +78,22 @@ async def ring(
     call = await twilio.place_inbound_call(caller, number, phony.url, scenario=scenario)
     await wait_for_event(settings, call.sid, "media.started")
     return LiveInbound(created.json(), caller, number, call)
+
+
+async def recorded(settings: Settings, call_sid: str) -> list[recordings.AudioSegment]:
+    """The call's stored audio segments (both tracks), as the worker saved them."""
+    client = mongo_client(settings)
+    try:
+        return await recordings.load_call(client[settings.mongodb_db], call_sid)
+    finally:
+        await client.close()
+
+
+def decode_wav(body: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
+    """(channels, sample rate, samples per channel) of a 16-bit WAV."""
+    with wave.open(io.BytesIO(body)) as w:
+        channels, rate = w.getnchannels(), w.getframerate()
+        assert w.getsampwidth() == 2
+        frames = w.readframes(w.getnframes())
+    samples = struct.unpack(f"<{len(frames) // 2}h", frames)
+    return channels, rate, [samples[c::channels] for c in range(channels)]

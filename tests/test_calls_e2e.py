@@ -3,11 +3,21 @@ stream, the other party) and the simulated OpenAI Realtime model."""
 
 from __future__ import annotations
 
+from phony import recordings
 from phony.config import Settings
 from phony.sim.realtime import RealtimeSim
 from phony.sim.twilio import BUSY_NUMBER, FAILED_NUMBER, INVALID_NUMBER, NO_ANSWER_NUMBER, TwilioSim
-from tests.calls import call_events, of_type, received, ring, session_of, wait_for_event
-from tests.support import PhonyProcess, TenantHandle, agent_body, unique_number
+from tests.calls import (
+    call_events,
+    decode_wav,
+    of_type,
+    received,
+    recorded,
+    ring,
+    session_of,
+    wait_for_event,
+)
+from tests.support import PhonyProcess, TenantHandle, agent_body, eventually, unique_number
 
 
 async def test_inbound_call_is_answered_by_the_agent_and_ended_by_the_ai(
@@ -208,3 +218,50 @@ async def test_latency_from_caller_silence_to_first_model_audio_is_recorded(
     latencies = of_type(events, "latency.measured")
     assert latencies
     assert all(e.data["metric"] == "turn_latency_ms" and 0 < e.data["ms"] < 5000 for e in latencies)
+
+
+def caller_bytes(segments: list[recordings.AudioSegment]) -> int:
+    return sum(len(s.audio) for s in segments if s.track == "caller")
+
+
+async def test_a_calls_recording_holds_all_the_caller_said_and_every_reply(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "default", settings)
+    call = await twilio_sim.wait_for_call_end(live.call.sid, timeout=60)
+    events = await wait_for_event(settings, live.call.sid, "call.ended")
+    sent = 160 * sum(stream.frames_sent for stream in call.streams)
+    # Frames the party sent after the AI hung up may be cut off; all the rest is kept.
+    segments = await eventually(
+        lambda: recorded(settings, live.call.sid), lambda got: caller_bytes(got) >= 0.95 * sent
+    )
+    assert caller_bytes(segments) <= sent
+    replies = {s.response_id: s for s in segments if s.track == "ai"}
+    assert set(replies) == {e.data["response_id"] for e in of_type(events, "ai.response")}
+    assert all(len(s.audio) > 0 for s in replies.values())
+    r = await tenant.client.get(f"/calls/{live.call.sid}/recording")
+    assert (r.status_code, r.headers["content-type"]) == (200, "audio/wav")
+    channels, rate, (caller, ai) = decode_wav(r.content)
+    assert (channels, rate) == (2, 8000)
+    assert len(caller) >= caller_bytes(segments)
+    assert any(abs(sample) > 1000 for sample in caller)  # the party's speech, not just line noise
+    assert any(abs(sample) > 1000 for sample in ai)
+
+
+async def test_caller_audio_from_before_the_model_answers_is_recorded(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    model_sim.refuse_next(2)  # the model session opens after two busy answers, over a second late
+    live = await ring(tenant, twilio_sim, phony, "default", settings)
+    call = await twilio_sim.wait_for_call_end(live.call.sid, timeout=60)
+    await wait_for_event(settings, live.call.sid, "call.ended", within=60)
+    sent = 160 * sum(stream.frames_sent for stream in call.streams)
+    segments = await eventually(
+        lambda: recorded(settings, live.call.sid), lambda got: caller_bytes(got) >= 0.95 * sent
+    )
+    first = min(s.start_ms for s in segments if s.track == "caller")
+    assert first <= 100

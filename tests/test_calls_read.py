@@ -3,10 +3,7 @@ projections that survive re-application. Driven by call events published onto th
 
 from __future__ import annotations
 
-import io
-import struct
 import uuid
-import wave
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +37,7 @@ from tests.call_events import (
     projected,
     said,
 )
+from tests.calls import decode_wav
 from tests.support import PhonyProcess, TenantHandle, eventually
 
 
@@ -60,16 +58,6 @@ async def database(settings: Settings) -> AsyncIterator[AsyncDatabase[dict[str, 
 
 def at(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-def decode_wav(body: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
-    """(channels, sample rate, samples per channel) of a 16-bit WAV."""
-    with wave.open(io.BytesIO(body)) as w:
-        channels, rate = w.getnchannels(), w.getframerate()
-        assert w.getsampwidth() == 2
-        frames = w.readframes(w.getnframes())
-    samples = struct.unpack(f"<{len(frames) // 2}h", frames)
-    return channels, rate, [samples[c::channels] for c in range(channels)]
 
 
 async def test_inbound_call_rings_then_is_in_progress_then_completed(

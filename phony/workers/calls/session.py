@@ -88,7 +88,11 @@ class LiveCall:
         """Connect, configure the session from the agent and the call, and greet the caller."""
         state = self.state
         assert state.agent is not None
-        self._conn = await self._connect(state.agent.model)
+        conn = await self._connect(state.agent.model)
+        if self._closing:  # the call ended while connecting: close() has run, so close this too
+            await self._stack.aclose()
+            return
+        self._conn = conn
         await self.conn.session.update(session=session_config(self.deps.settings, state.agent, state))  # type: ignore[arg-type]
         self._reader = asyncio.create_task(self._read(), name=f"realtime-{self.sid}")
         self._opened.set()
@@ -133,9 +137,9 @@ class LiveCall:
 
     # ------------------------------------------------------------------ caller side (hot path)
     async def append(self, frames: list[AudioFrame]) -> None:
-        """Consecutive caller frames to the model as one append, as Twilio sent them (dropped until the
-        session is open)."""
-        if self._closing or self._conn is None:
+        """Consecutive caller frames to the model as one append, as Twilio sent them. All of them go
+        into the recording; the model hears them from the moment its session is open."""
+        if self._closing:
             return
         if len(frames) == 1:
             payload_b64 = frames[0].payload
@@ -144,8 +148,9 @@ class LiveCall:
             audio = b"".join(base64.b64decode(frame.payload) for frame in frames)
             payload_b64 = base64.b64encode(audio).decode()
         self.stream_ms = frames[-1].timestamp_ms
-        await self.conn.send_raw('{"type":"input_audio_buffer.append","audio":"' + payload_b64 + '"}')
         self._store(self._caller.add(audio, frames[0].timestamp_ms))
+        if self._conn is not None:
+            await self._conn.send_raw('{"type":"input_audio_buffer.append","audio":"' + payload_b64 + '"}')
 
     def _store(self, segment: recordings.AudioSegment | None) -> None:
         if segment is not None:
