@@ -13,6 +13,7 @@ from phony.events import EventEnvelope
 from phony.sim.realtime import RealtimeSim
 from phony.sim.twilio import TwilioSim
 from phony.workers.calls.llm_commands import allowed_transfer, extract_markers
+from phony.workers.calls.session import CONNECT_BACKOFF_S
 from tests.call_events import projected_until
 from tests.calls import LiveInbound, call_events, of_type, received, ring, session_of, wait_for_event
 from tests.support import PhonyProcess, TenantHandle, eventually
@@ -343,6 +344,28 @@ async def test_a_busy_model_server_is_tried_again_and_the_call_goes_on(
     assert model_sim.refused == refused + 2
     assert not of_type(events, "error.occurred")
     assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"
+
+
+async def test_a_call_that_ends_while_its_model_connects_stops_connecting_and_records_nothing_after(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    model_sim.refuse_next(2)  # the third connect would get through, 1.5 s after the stream starts
+    try:
+        live = await ring(tenant, twilio_sim, phony, "hold", settings)
+        twilio_sim.hang_up(live.call.sid)  # meanwhile the caller hangs up
+        await wait_for_event(settings, live.call.sid, "call.ended")
+        # Nothing to wait for but the time the retries would take: no session, no event may follow.
+        await asyncio.sleep(4 * CONNECT_BACKOFF_S)
+    finally:
+        model_sim.stop_refusing()
+    assert session_of(model_sim, live.caller) is None
+    events = await call_events(settings, live.call.sid)
+    assert events[-1].type == "call.ended"
+    assert not of_type(events, "error.occurred")
 
 
 async def test_a_model_server_busy_past_the_attempts_ends_the_call_cleanly(

@@ -126,6 +126,10 @@ class RealtimeSim:
         """Answer the next ``count`` handshakes ``503 Service Unavailable`` (a busy server)."""
         self._busy += count
 
+    def stop_refusing(self) -> None:
+        """Forget the refusals :meth:`refuse_next` asked for and nobody used up."""
+        self._busy = 0
+
     def _check_path(self, connection: ServerConnection, request: Request) -> Response | None:
         if urlsplit(request.path).path.rstrip("/") != REALTIME_PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")

@@ -97,7 +97,10 @@ class CallActions:
         await self.deps.emit(call_sid, [error], command_id)
 
     async def model_lost(self, call_sid: str, message: str) -> None:
-        """The model errored or dropped mid-call: record it and end the call cleanly."""
+        """The model errored or dropped mid-call: record it and end the call cleanly (a call that has
+        ended already has nothing left to record)."""
+        if self.deps.state(call_sid).ended:
+            return
         await self.deps.emit(
             call_sid, [ErrorOccurred(error_type="model", message=message, code="MODEL_UNAVAILABLE")]
         )

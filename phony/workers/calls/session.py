@@ -89,7 +89,7 @@ class LiveCall:
         state = self.state
         assert state.agent is not None
         conn = await self._connect(state.agent.model)
-        if self._closing:  # the call ended while connecting: close() has run, so close this too
+        if conn is None or self._closing:  # the call ended while connecting: close() has run
             await self._stack.aclose()
             return
         self._conn = conn
@@ -99,18 +99,23 @@ class LiveCall:
         if state.agent.greeting_message:
             await self.say(state.agent.greeting_message)
 
-    async def _connect(self, model: str) -> AsyncRealtimeConnection:
+    async def _connect(self, model: str) -> AsyncRealtimeConnection | None:
         """Connect to the model; a connect that times out or finds the server busy (5xx, 429) is tried
         again after a pause, up to ``PHONY_MODEL_CONNECT_ATTEMPTS`` times (the caller hears silence
-        meanwhile), anything else (a bad key, an unknown model) fails at once."""
+        meanwhile), anything else (a bad key, an unknown model) fails at once. ``None`` when the call
+        ended meanwhile: there is nobody to connect for any more."""
         attempts = self.deps.settings.model_connect_attempts
         for attempt in range(1, attempts + 1):
+            if self._closing:
+                return None
             manager = self.deps.openai.realtime.connect(model=model, max_retries=0)
             try:
                 return await self._stack.enter_async_context(manager)
             except (OSError, TimeoutError, InvalidStatus) as exc:
+                if self._closing:
+                    return None
                 busy = not isinstance(exc, InvalidStatus) or exc.response.status_code in RETRY_STATUSES
-                if not busy or attempt == attempts or self._closing:
+                if not busy or attempt == attempts:
                     raise
                 log.info(
                     "call %s: model connect attempt %d failed (%s); trying again", self.sid, attempt, exc
