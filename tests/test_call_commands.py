@@ -10,7 +10,7 @@ import pytest
 
 from phony.config import Settings
 from phony.events import EventEnvelope
-from phony.sim.realtime import RealtimeSim
+from phony.sim.realtime import RealtimeSession, RealtimeSim
 from phony.sim.twilio import TwilioSim
 from phony.workers.calls.llm_commands import allowed_transfer, extract_markers
 from phony.workers.calls.session import CONNECT_BACKOFF_S
@@ -105,6 +105,13 @@ async def test_ai_presses_digits_and_the_call_goes_on(
     assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"
 
 
+def replies_paused(session: RealtimeSession | None) -> bool:
+    """Whether the model's session is set not to answer the caller's turns by itself."""
+    audio = session.config.get("audio") if session else None
+    detection = audio["input"]["turn_detection"] if isinstance(audio, dict) else None
+    return isinstance(detection, dict) and detection.get("create_response") is False
+
+
 async def test_request_user_asks_the_supervisor_and_resumes_with_the_answer(
     tenant: TenantHandle,
     phony: PhonyProcess,
@@ -115,6 +122,9 @@ async def test_request_user_asks_the_supervisor_and_resumes_with_the_answer(
     live = await ring(tenant, twilio_sim, phony, "request_user", settings)
     events = await wait_for_event(settings, live.call.sid, "clarification.requested")
     assert of_type(events, "clarification.requested")[0].data["question"] == "What is the caller's balance?"
+    session = session_of(model_sim, live.caller)
+    # The AI is paused: it still hears the caller, but answers no turn until the supervisor has.
+    assert await eventually(lambda: asyncio.sleep(0, replies_paused(session)), within=10)
     # A dashboard sees the question on the call (as projected) before it answers.
     call = await projected_until(tenant.client, live.call.sid, lambda c: c["open_question"] is not None)
     assert call["open_question"] == "What is the caller's balance?"
@@ -125,13 +135,39 @@ async def test_request_user_asks_the_supervisor_and_resumes_with_the_answer(
     events = await wait_for_event(settings, live.call.sid, "clarification.answered")
     assert of_type(events, "clarification.answered")[0].data["response"] == "$42.10"
     await projected_until(tenant.client, live.call.sid, lambda c: c["open_question"] is None)
-    session = session_of(model_sim, live.caller)
 
     async def answered() -> bool:
         return any("$42.10" in str(o.get("item")) for o in received(session, "conversation.item.create"))
 
     assert await eventually(answered, within=10)
+    assert not replies_paused(session)
     await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_a_request_user_marker_is_answered_to_the_model_not_read_to_the_caller(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "request_user_marker", settings)
+    events = await wait_for_event(settings, live.call.sid, "clarification.requested")
+    assert of_type(events, "clarification.requested")[0].data["question"] == "What is the caller's balance?"
+    session = session_of(model_sim, live.caller)
+    assert await eventually(lambda: asyncio.sleep(0, replies_paused(session)), within=10)
+    r = await tenant.client.post(
+        "/override/clarification", json={"callSid": live.call.sid, "response": "$42.10"}
+    )
+    assert r.status_code == 200
+    # The model is told, and goes on with its script: the call ends with its goodbye.
+    events = await wait_for_event(settings, live.call.sid, "call.ended", within=60)
+    told = [o["item"] for o in received(session, "conversation.item.create")]
+    assert any(i.get("role") == "system" and "$42.10" in str(i.get("content")) for i in told)
+    creates = [c for c in received(session, "response.create") if c.get("response")]
+    assert not any("$42.10" in str(c["response"].get("instructions")) for c in creates)
+    assert [e.data["text"] for e in of_type(events, "ai.response")][-1] == "Goodbye!"
+    assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"
 
 
 async def test_supervisor_text_is_spoken_verbatim(

@@ -116,6 +116,17 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ),
         Scenario(
+            # request_user as the seed's marker: the supervisor's answer comes back as a message.
+            "request_user_marker",
+            (
+                Turn(
+                    "Can you tell me my account balance?",
+                    "Let me check that with my supervisor. [[request_user:What is the caller's balance?]]",
+                ),
+                Turn("Thank you, goodbye.", "Goodbye! [[end_call]]"),
+            ),
+        ),
+        Scenario(
             # The seed's text markers instead of tools: the model's words carry [[...]] commands.
             "markers",
             (

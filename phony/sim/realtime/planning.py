@@ -16,7 +16,7 @@ from phony.sim.scenarios import speech_ms
 
 
 def follows_new_input(conversation: Conversation) -> bool:
-    """Whether the conversation ends with a tool result or a typed user message.
+    """Whether the conversation ends with a tool result or a typed user or system message.
 
     Either moves the script on to its next AI line (the answer to a supervisor's reply, say) rather
     than answering the caller's current turn again.
@@ -27,7 +27,7 @@ def follows_new_input(conversation: Conversation) -> bool:
     if last.get("type") == "function_call_output":
         return True
     parts = last.get("content") or []
-    return last.get("role") == "user" and any(p.get("type") == "input_text" for p in parts)
+    return last.get("role") in ("user", "system") and any(p.get("type") == "input_text" for p in parts)
 
 
 def may_call(name: str, settings: SessionSettings, params: RealtimeResponseCreateParams | None) -> bool:

@@ -156,3 +156,4 @@ class CallActions:
                 await self.deps.emit(
                     sid, [executed, ClarificationRequested(question=question, call_id=call_id)]
                 )
+                await live.pause_replies(True)  # until the supervisor answers

@@ -261,10 +261,11 @@ class CallHandler:
                 await self.deps.emit(sid, [ClarificationAnswered(response=command.response)], command.id)
                 if live is not None:
                     call_id, live.clarification_call_id = live.clarification_call_id, None
+                    await live.pause_replies(False)
                     if call_id:
                         await live.tool_output(call_id, {"answer": command.response}, respond=True)
-                    else:
-                        await live.say(command.response)
+                    else:  # asked with a [[request_user:...]] marker: there is no call to answer
+                        await live.inform(f"Your supervisor answered your question: {command.response}")
             case ApproveResponse():
                 if live is None or not await live.approve(command.response_id, command.text):
                     error = ErrorOccurred(

@@ -49,6 +49,23 @@ def instructions(agent: AgentSettings, call: CallState) -> str:
     return "\n\n".join(parts)
 
 
+def turn_detection(settings: Settings, *, replies: bool) -> dict[str, Any]:
+    """Server VAD; ``replies``: the model answers each caller turn by itself (off while the AI waits
+    for its supervisor: the caller is still heard and transcribed)."""
+    return {
+        "type": "server_vad",
+        "silence_duration_ms": settings.vad_silence_ms,
+        "create_response": replies,
+        "interrupt_response": replies,
+    }
+
+
+def paused_replies(settings: Settings, paused: bool) -> dict[str, Any]:
+    """The ``session.update`` body that pauses (or resumes) the model's own replies."""
+    detection = turn_detection(settings, replies=not paused)
+    return {"type": "realtime", "audio": {"input": {"turn_detection": detection}}}
+
+
 def session_config(settings: Settings, agent: AgentSettings, call: CallState) -> dict[str, Any]:
     """The GA ``session.update`` body: μ-law in and out (no transcoding), server VAD, transcription,
     the tools. GA sessions have no ``temperature``; the agent's temperature applies where the model
@@ -62,12 +79,7 @@ def session_config(settings: Settings, agent: AgentSettings, call: CallState) ->
             "input": {
                 "format": {"type": "audio/pcmu"},
                 "transcription": {"model": settings.transcription_model},
-                "turn_detection": {
-                    "type": "server_vad",
-                    "silence_duration_ms": settings.vad_silence_ms,
-                    "create_response": True,
-                    "interrupt_response": True,
-                },
+                "turn_detection": turn_detection(settings, replies=True),
             },
             "output": {"format": {"type": "audio/pcmu"}, "voice": agent.voice},
         },

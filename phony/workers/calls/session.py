@@ -33,7 +33,7 @@ from phony.events.calls import (
 )
 from phony.workers.calls.caller_track import CallerTrack
 from phony.workers.calls.context import CallDeps, audio_channel
-from phony.workers.calls.instructions import session_config, verbatim
+from phony.workers.calls.instructions import paused_replies, session_config, verbatim
 from phony.workers.calls.llm_commands import LlmCommand, extract_markers, from_tool
 from phony.workers.calls.response import Response
 from phony.workers.calls.state import CallState
@@ -181,6 +181,21 @@ class LiveCall:
             await self.conn.response.cancel()
         self._verbatim_pending += 1
         await self.conn.response.create(response={"instructions": verbatim(text)})
+
+    async def pause_replies(self, paused: bool) -> None:
+        """Stop (or let again) the model answer the caller's turns by itself: while it waits for its
+        supervisor, it hears and transcribes the caller but does not reply."""
+        if self._conn is None or self._closing:
+            return
+        await self.conn.session.update(session=paused_replies(self.deps.settings, paused))  # type: ignore[arg-type]
+
+    async def inform(self, text: str) -> None:
+        """Tell the model ``text`` (not the caller) and let it answer the caller with it."""
+        if self._conn is None or self._closing:
+            return
+        message = {"type": "message", "role": "system", "content": [{"type": "input_text", "text": text}]}
+        await self.conn.conversation.item.create(item=message)  # type: ignore[arg-type]
+        await self.conn.response.create()
 
     async def tool_output(self, call_id: str | None, output: dict[str, Any], respond: bool) -> None:
         """Answer a function call; ``respond`` lets the model speak about the result."""
