@@ -3,9 +3,12 @@ stream, the other party) and the simulated OpenAI Realtime model."""
 
 from __future__ import annotations
 
+import math
+
 from phony import recordings
 from phony.config import Settings
 from phony.sim.realtime import RealtimeSim
+from phony.sim.realtime.events import WORD_LOGPROB
 from phony.sim.twilio import BUSY_NUMBER, FAILED_NUMBER, INVALID_NUMBER, NO_ANSWER_NUMBER, TwilioSim
 from tests.calls import (
     call_events,
@@ -40,6 +43,10 @@ async def test_inbound_call_is_answered_by_the_agent_and_ended_by_the_ai(
         "Hi, I'd like to check my order status.",
         "Great, thanks, that's all.",
     ]
+    # The transcriber's confidence, from the log probabilities of its words (the sim's: e^-0.05 each).
+    assert {(e.data["speaker"], e.data["confidence"]) for e in of_type(events, "speech.detected")} == {
+        ("caller", round(math.exp(WORD_LOGPROB), 3))
+    }
     replies = [e.data["text"] for e in of_type(events, "ai.response")]
     assert replies == [
         live.agent["greeting_message"],

@@ -143,6 +143,7 @@ def phone_session(scenario: str, **turn_detection: Any) -> dict[str, Any]:
         ),
         "output_modalities": ["audio"],
         "max_output_tokens": 4096,
+        "include": ["item.input_audio_transcription.logprobs"],
         "tools": TOOLS,
         "audio": {
             "input": {

@@ -187,7 +187,10 @@ class RealtimeSession:
         await self.send(
             self.events.make("conversation.item.input_audio_transcription.delta", delta=transcript, **where)
         )
-        await self.send(self.events.transcription_completed(item["id"], transcript, model, audio_ms))
+        logprobs = "item.input_audio_transcription.logprobs" in (self.config.get("include") or [])
+        await self.send(
+            self.events.transcription_completed(item["id"], transcript, model, audio_ms, logprobs)
+        )
         item["content"][0]["transcript"] = transcript
 
     async def _create_response(self, event: ResponseCreateEvent) -> None:

@@ -83,6 +83,7 @@ def session_config(settings: Settings, agent: AgentSettings, call: CallState) ->
             },
             "output": {"format": {"type": "audio/pcmu"}, "voice": agent.voice},
         },
+        "include": ["item.input_audio_transcription.logprobs"],  # a caller turn's confidence
         "tools": TOOLS,
         "tool_choice": "auto",
         "max_output_tokens": agent.max_tokens or "inf",

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import json
 import logging
+import math
 import time
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,16 @@ log = logging.getLogger(__name__)
 HOLD_LINE = "One moment please."
 CONNECT_BACKOFF_S = 0.5  # times the attempt number
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def transcript_confidence(logprobs: Any) -> float | None:
+    """How sure the transcriber was of a turn: the geometric mean of its tokens' probabilities, from
+    the ``logprobs`` the session asks for (``None`` when the transcriber gives none)."""
+    if not isinstance(logprobs, list):
+        return None
+    found = [p.get("logprob") for p in logprobs if isinstance(p, dict)]
+    values = [float(v) for v in found if isinstance(v, int | float)]
+    return round(math.exp(sum(values) / len(values)), 3) if values else None
 
 
 class LiveCall:
@@ -270,10 +281,11 @@ class LiveCall:
     async def _on_transcription(self, event: dict[str, Any]) -> None:
         text = (event.get("transcript") or "").strip()
         if text:
-            await self.deps.emit(
-                self.sid,
-                [SpeechDetected(text=text, speaker="caller", confidence=None, item_id=event.get("item_id"))],
+            confidence = transcript_confidence(event.get("logprobs"))
+            detected = SpeechDetected(
+                text=text, speaker="caller", confidence=confidence, item_id=event.get("item_id")
             )
+            await self.deps.emit(self.sid, [detected])
 
     async def _on_response_created(self, event: dict[str, Any]) -> None:
         verbatim_response = self._verbatim_pending > 0
