@@ -354,6 +354,46 @@ async def test_approval_mode_holds_each_reply_until_approved(
     assert of_type(events, "call.ended")[0].data["reason"] == "ai_ended"
 
 
+async def test_approving_with_new_words_speaks_those_instead_of_the_held_reply(
+    tenant: TenantHandle,
+    phony: PhonyProcess,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    live, pending = await held_reply(tenant, twilio_sim, phony, settings)
+    await projected_until(tenant.client, live.call.sid, lambda c: bool(c["awaiting_approval"]))
+    words = "Your order left our warehouse this morning."
+    r = await tenant.client.post(
+        "/override/approve",
+        json={"callSid": live.call.sid, "response_id": pending.data["response_id"], "text": words},
+    )
+    assert r.status_code == 200
+
+    async def spoken() -> list[str]:
+        return [e.data["text"] for e in of_type(await call_events(settings, live.call.sid), "ai.response")]
+
+    said = await eventually(spoken, lambda texts: words in texts, within=20)
+    assert pending.data["text"] not in said
+    [approved] = of_type(await call_events(settings, live.call.sid), "response.approved")
+    assert approved.data == {"response_id": pending.data["response_id"], "text": words}
+    creates = received(session_of(model_sim, live.caller), "response.create")
+    assert any(f"«{words}»" in c["response"]["instructions"] for c in creates if c.get("response"))
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_a_key_the_caller_presses_is_recorded(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    await twilio_sim.press_digits(live.call.sid, "5#")
+    events = await eventually(
+        lambda: call_events(settings, live.call.sid), lambda got: len(of_type(got, "dtmf.received")) == 2
+    )
+    assert [e.data["digit"] for e in of_type(events, "dtmf.received")] == ["5", "#"]
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
 async def test_model_error_mid_call_ends_the_call_cleanly(
     tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
 ) -> None:
