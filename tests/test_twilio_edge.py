@@ -3,6 +3,7 @@ webhooks for calls Phony does not know."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -144,6 +145,15 @@ async def test_malformed_and_out_of_order_media_are_recorded_and_the_call_ends_c
     assert await eventually(errors, lambda c: {"OUT_OF_ORDER", "MALFORMED", "INVALID"} <= c, within=40)
     events = await wait_for_event(settings, sid, "call.ended")
     assert [e.data["reason"] for e in of_type(events, "call.ended")] == ["caller_hangup"]
+
+
+async def test_a_stream_for_a_call_phony_does_not_know_is_closed(
+    phony: PhonyProcess, twilio_sim: TwilioSim
+) -> None:
+    async with media_socket(phony, twilio_sim) as ws:
+        await start_stream(ws, "CA" + uuid.uuid4().hex, twilio_sim)
+        await asyncio.wait_for(ws.wait_closed(), 20)
+    assert (ws.close_code, ws.close_reason) == (1008, "unknown call")
 
 
 async def test_media_before_start_closes_the_socket(phony: PhonyProcess, twilio_sim: TwilioSim) -> None:

@@ -233,6 +233,8 @@ class MediaBridge:
             await self._send_mark(message["n"])
         elif kind == "clear":
             await self.ws.send_text(json.dumps({"event": "clear", "streamSid": self.stream_sid}))
+        elif kind == "close":  # the worker will not serve this stream (a call it does not know)
+            await self.ws.close(code=1008, reason=str(message.get("r", "")))
 
     async def _send_mark(self, name: str) -> None:
         await self.ws.send_text(

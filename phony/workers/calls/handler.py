@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import UTC, datetime
 
@@ -42,7 +43,7 @@ from phony.events.calls import (
 )
 from phony.events.log import Topics
 from phony.workers.calls.actions import CallActions
-from phony.workers.calls.context import CallDeps
+from phony.workers.calls.context import CallDeps, audio_channel
 from phony.workers.calls.session import LiveCall
 from phony.workers.calls.state import CallState, duration_s
 from phony.workers.decisions import Refusal, rejected
@@ -205,6 +206,10 @@ class CallHandler:
     async def _media_started(self, state: CallState, command: StartMedia) -> None:
         sid = command.aggregate_id
         if not state.exists or state.ended:
+            # Nobody will answer this stream: the edge holding it closes it (1008) with the reason.
+            reason = "call has ended" if state.exists else "unknown call"
+            channel = audio_channel(self.deps.settings, sid)
+            await self.deps.redis.publish(channel, json.dumps({"k": "close", "r": reason}))
             return
         live = self.deps.live.get(sid)
         if live is not None and live.expect_stream_restart:
