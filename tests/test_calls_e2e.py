@@ -47,6 +47,7 @@ async def test_inbound_call_is_answered_by_the_agent_and_ended_by_the_ai(
     assert {(e.data["speaker"], e.data["confidence"]) for e in of_type(events, "speech.detected")} == {
         ("caller", round(math.exp(WORD_LOGPROB), 3))
     }
+    assert {e.data["model"] for e in of_type(events, "ai.response")} == {live.agent["model"]}
     replies = [e.data["text"] for e in of_type(events, "ai.response")]
     assert replies == [
         live.agent["greeting_message"],
@@ -83,7 +84,10 @@ async def test_the_model_session_is_set_from_the_agent(
     [update] = received(session, "session.update")
     config = update["session"]
     assert config["instructions"].startswith("Eres un asistente.")
+    assert f"You greet the caller with: {live.agent['greeting_message']}" in config["instructions"]
     assert f"- from: {live.caller}" in config["instructions"]
+    assert config["model"] == live.agent["model"]
+    assert config["include"] == ["item.input_audio_transcription.logprobs"]
     assert "Speak es." in config["instructions"]
     assert config["audio"]["input"]["format"] == {"type": "audio/pcmu"}
     assert config["audio"]["output"] == {"format": {"type": "audio/pcmu"}, "voice": "sage"}
