@@ -112,6 +112,25 @@ def replies_paused(session: RealtimeSession | None) -> bool:
     return isinstance(detection, dict) and detection.get("create_response") is False
 
 
+async def asked_supervisor(
+    tenant: TenantHandle,
+    twilio_sim: TwilioSim,
+    phony: PhonyProcess,
+    model_sim: RealtimeSim,
+    settings: Settings,
+    scenario: str,
+) -> tuple[LiveInbound, RealtimeSession | None]:
+    """A call following ``scenario`` once the AI has asked its supervisor the scripted question and
+    is paused (it still hears the caller, but answers no turn until the supervisor has): the call
+    and its model session."""
+    live = await ring(tenant, twilio_sim, phony, scenario, settings)
+    events = await wait_for_event(settings, live.call.sid, "clarification.requested")
+    assert of_type(events, "clarification.requested")[0].data["question"] == "What is the caller's balance?"
+    session = session_of(model_sim, live.caller)
+    assert await eventually(lambda: asyncio.sleep(0, replies_paused(session)), within=10)
+    return live, session
+
+
 async def test_request_user_asks_the_supervisor_and_resumes_with_the_answer(
     tenant: TenantHandle,
     phony: PhonyProcess,
@@ -119,12 +138,7 @@ async def test_request_user_asks_the_supervisor_and_resumes_with_the_answer(
     model_sim: RealtimeSim,
     settings: Settings,
 ) -> None:
-    live = await ring(tenant, twilio_sim, phony, "request_user", settings)
-    events = await wait_for_event(settings, live.call.sid, "clarification.requested")
-    assert of_type(events, "clarification.requested")[0].data["question"] == "What is the caller's balance?"
-    session = session_of(model_sim, live.caller)
-    # The AI is paused: it still hears the caller, but answers no turn until the supervisor has.
-    assert await eventually(lambda: asyncio.sleep(0, replies_paused(session)), within=10)
+    live, session = await asked_supervisor(tenant, twilio_sim, phony, model_sim, settings, "request_user")
     # A dashboard sees the question on the call (as projected) before it answers.
     call = await projected_until(tenant.client, live.call.sid, lambda c: c["open_question"] is not None)
     assert call["open_question"] == "What is the caller's balance?"
@@ -151,11 +165,9 @@ async def test_a_request_user_marker_is_answered_to_the_model_not_read_to_the_ca
     model_sim: RealtimeSim,
     settings: Settings,
 ) -> None:
-    live = await ring(tenant, twilio_sim, phony, "request_user_marker", settings)
-    events = await wait_for_event(settings, live.call.sid, "clarification.requested")
-    assert of_type(events, "clarification.requested")[0].data["question"] == "What is the caller's balance?"
-    session = session_of(model_sim, live.caller)
-    assert await eventually(lambda: asyncio.sleep(0, replies_paused(session)), within=10)
+    live, session = await asked_supervisor(
+        tenant, twilio_sim, phony, model_sim, settings, "request_user_marker"
+    )
     r = await tenant.client.post(
         "/override/clarification", json={"callSid": live.call.sid, "response": "$42.10"}
     )

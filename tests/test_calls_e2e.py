@@ -7,10 +7,12 @@ import math
 
 from phony import recordings
 from phony.config import Settings
+from phony.events import EventEnvelope
 from phony.sim.realtime import RealtimeSim
 from phony.sim.realtime.events import WORD_LOGPROB
 from phony.sim.twilio import BUSY_NUMBER, FAILED_NUMBER, INVALID_NUMBER, NO_ANSWER_NUMBER, TwilioSim
 from tests.calls import (
+    LiveInbound,
     call_events,
     decode_wav,
     of_type,
@@ -235,17 +237,26 @@ def caller_bytes(segments: list[recordings.AudioSegment]) -> int:
     return sum(len(s.audio) for s in segments if s.track == "caller")
 
 
-async def test_a_calls_recording_holds_all_the_caller_said_and_every_reply(
-    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
-) -> None:
+async def recorded_call(
+    tenant: TenantHandle, twilio_sim: TwilioSim, phony: PhonyProcess, settings: Settings, within: float = 40
+) -> tuple[LiveInbound, list[EventEnvelope], list[recordings.AudioSegment], int]:
+    """A ``default`` call, once it has ended and its recording holds at least 95% of the caller's
+    audio (frames the party sent after the AI hung up may be cut off; all the rest is kept): the
+    call, its events, its stored segments and how many bytes of audio the party sent."""
     live = await ring(tenant, twilio_sim, phony, "default", settings)
     call = await twilio_sim.wait_for_call_end(live.call.sid, timeout=60)
-    events = await wait_for_event(settings, live.call.sid, "call.ended")
+    events = await wait_for_event(settings, live.call.sid, "call.ended", within=within)
     sent = 160 * sum(stream.frames_sent for stream in call.streams)
-    # Frames the party sent after the AI hung up may be cut off; all the rest is kept.
     segments = await eventually(
         lambda: recorded(settings, live.call.sid), lambda got: caller_bytes(got) >= 0.95 * sent
     )
+    return live, events, segments, sent
+
+
+async def test_a_calls_recording_holds_all_the_caller_said_and_every_reply(
+    tenant: TenantHandle, phony: PhonyProcess, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    live, events, segments, sent = await recorded_call(tenant, twilio_sim, phony, settings)
     assert caller_bytes(segments) <= sent
     replies = {s.response_id: s for s in segments if s.track == "ai"}
     assert set(replies) == {e.data["response_id"] for e in of_type(events, "ai.response")}
@@ -267,12 +278,6 @@ async def test_caller_audio_from_before_the_model_answers_is_recorded(
     settings: Settings,
 ) -> None:
     model_sim.refuse_next(2)  # the model session opens after two busy answers, over a second late
-    live = await ring(tenant, twilio_sim, phony, "default", settings)
-    call = await twilio_sim.wait_for_call_end(live.call.sid, timeout=60)
-    await wait_for_event(settings, live.call.sid, "call.ended", within=60)
-    sent = 160 * sum(stream.frames_sent for stream in call.streams)
-    segments = await eventually(
-        lambda: recorded(settings, live.call.sid), lambda got: caller_bytes(got) >= 0.95 * sent
-    )
+    _, _, segments, _ = await recorded_call(tenant, twilio_sim, phony, settings, within=60)
     first = min(s.start_ms for s in segments if s.track == "caller")
     assert first <= 100
