@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     audio_linger_ms: int = Field(0, ge=0, le=100)
     model_connect_attempts: int = Field(3, ge=1, le=10)
     redis_max_connections: int = Field(500, ge=10)
+    # Faults: how fast a dead worker is noticed, how long a write may wait for a broker that is down.
+    worker_session_timeout_ms: int = Field(3000, ge=1000, le=300_000)
+    worker_heartbeat_ms: int = Field(500, ge=100, le=60_000)
+    kafka_write_timeout_s: float = Field(5.0, gt=0, le=120)
+    playback_retry_s: float = Field(15.0, ge=0, le=300)
+    snapshot_every: int = Field(200, ge=1, le=1_000_000)
 
     # REST behaviour.
     max_body_bytes: int = 1_048_576

@@ -111,6 +111,10 @@ transaction.state.log.num.partitions=4
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Workers use a 3 s session so a dead one is noticed quickly (the broker's default minimum is 6 s);
+# transactions (one transactional id per partition fences a worker that lost it) need no more.
+group.min.session.timeout.ms=1000
+transaction.state.log.segment.bytes=10485760
 auto.create.topics.enable=false
 log.retention.hours=-1
 EOF
