@@ -17,7 +17,11 @@ from typing import Any, cast
 import pytest
 from openai import AsyncOpenAI, BaseModel
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
-from openai.types.realtime import RealtimeServerEvent, RealtimeSessionCreateRequestParam
+from openai.types.realtime import (
+    ConversationItemParam,
+    RealtimeServerEvent,
+    RealtimeSessionCreateRequestParam,
+)
 from pydantic import TypeAdapter
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -183,6 +187,15 @@ class Call:
     async def say(self, text: str) -> None:
         """The caller's pause, the line as speech, then silence long enough to end the turn."""
         await self.append(silence(PAUSE_MS) + speech(speech_ms(text)) + silence(SILENCE_MS + 200))
+
+    async def restore(self, *turns: tuple[str, str]) -> None:
+        """Put past ``(role, text)`` turns in the conversation as a worker taking the call over does."""
+        for role, text in turns:
+            part = {"type": "output_text" if role == "assistant" else "input_text", "text": text}
+            item = {"type": "message", "role": role, "content": [part]}
+            mark = self.log.mark()
+            await self.conn.conversation.item.create(item=cast(ConversationItemParam, item))
+            await self.log.wait_for("conversation.item.done", mark)
 
     async def respond(self, instructions: str | None = None) -> dict[str, Any]:
         """response.create; returns its response.done."""
@@ -376,6 +389,42 @@ async def test_tool_result_then_response_create_answers_the_next_scripted_line(s
         done = await call.respond()
     assert request["name"] == "request_user"
     assert done["response"]["output"][0]["content"][0]["transcript"] == second.ai
+
+
+async def test_caller_turn_after_a_restored_conversation_is_the_next_scripted_line(sim: RealtimeSim) -> None:
+    first, second = SCENARIOS["default"].turns
+    async with realtime(sim) as call:
+        await call.configure("default")
+        # The greeting, said verbatim, answers no turn of the script.
+        await call.restore(("assistant", GREETING), ("user", first.caller), ("assistant", first.ai))
+        await call.say(second.caller)
+        transcribed = await call.log.wait_for("conversation.item.input_audio_transcription.completed")
+        done = await call.log.wait_for("response.done")
+    assert transcribed["transcript"] == second.caller
+    assert done["response"]["output"][0]["content"][0]["transcript"] == second.ai
+    assert [c["name"] for c in function_calls(done)] == ["end_call"]
+
+
+async def test_response_create_after_a_restored_unanswered_caller_turn_answers_it(sim: RealtimeSim) -> None:
+    first, second = SCENARIOS["default"].turns
+    async with realtime(sim) as call:
+        await call.configure("default")
+        await call.restore(
+            ("assistant", GREETING), ("user", first.caller), ("assistant", first.ai), ("user", second.caller)
+        )
+        done = await call.respond()
+    assert done["response"]["output"][0]["content"][0]["transcript"] == second.ai
+    assert [c["name"] for c in function_calls(done)] == ["end_call"]
+
+
+async def test_restored_supervisor_note_counts_as_no_caller_turn(sim: RealtimeSim) -> None:
+    first, second = SCENARIOS["request_user_marker"].turns
+    async with realtime(sim) as call:
+        await call.configure("request_user_marker")
+        await call.restore(("user", first.caller), ("assistant", first.ai), ("system", "It is $42."))
+        await call.say(second.caller)
+        transcribed = await call.log.wait_for("conversation.item.input_audio_transcription.completed")
+    assert transcribed["transcript"] == second.caller
 
 
 async def test_truncate_cuts_an_assistant_items_audio(sim: RealtimeSim) -> None:

@@ -768,3 +768,85 @@ async def test_party_hangs_up_after_its_script_and_lingering(
     await conn.next_event("stop")
     call = await sim.wait_for_call_end(call_sid, WAIT_S)
     assert (call.end_reason, len(call.lines_spoken)) == ("party-hung-up", 2)
+
+
+REPROMPT_S = 0.3
+REPROMPTING = SimTimings(ring_ms=50, reprompt_after_s=REPROMPT_S, reply_timeout_s=10.0)
+
+
+async def party_line(conn: MediaConn) -> tuple[float, float]:
+    """When the party's next line starts and when the silence after it starts (arrival times)."""
+    started, _ = await next_media(conn, speaking=True)
+    ended, _ = await next_media(conn, speaking=False)
+    return started, ended
+
+
+async def test_party_says_its_line_again_when_the_line_stays_silent(
+    make_sim: SimFactory, media: MediaServer
+) -> None:
+    sim = await make_sim(timings=REPROMPTING)
+    call_sid, conn = await streaming_call(sim, media, scenario="digits")
+    first = SCENARIOS["digits"].turns[0].caller
+    _, ended = await party_line(conn)
+    again, _ = await party_line(conn)
+    assert again - ended >= REPROMPT_S - 0.05  # frames arrive at real time, give or take a tick
+    assert sim.calls[call_sid].lines_spoken == [first, first]
+
+
+async def test_party_goes_on_with_its_next_line_once_a_repeated_line_is_answered(
+    make_sim: SimFactory, media: MediaServer
+) -> None:
+    sim = await make_sim(timings=REPROMPTING)
+    call_sid, conn = await streaming_call(sim, media, scenario="digits")
+    stream_sid = sim.calls[call_sid].streams[0].stream_sid
+    first, second = (t.caller for t in SCENARIOS["digits"].turns)
+    await party_line(conn)
+    await party_line(conn)  # said again into the silence
+    for message in audio_messages(stream_sid, speech(200)):
+        await conn.send(message)
+    await next_media(conn, speaking=True)
+    assert sim.calls[call_sid].lines_spoken == [first, first, second]
+
+
+async def test_party_does_not_repeat_a_line_the_ai_answered(make_sim: SimFactory, media: MediaServer) -> None:
+    sim = await make_sim(timings=REPROMPTING)
+    call_sid, conn = await streaming_call(sim, media, scenario="digits")
+    stream_sid = sim.calls[call_sid].streams[0].stream_sid
+    first, second = (t.caller for t in SCENARIOS["digits"].turns)
+    await party_line(conn)
+    # A short answer, then the AI waits (for its supervisor, say) longer than the reprompt delay.
+    for message in audio_messages(stream_sid, speech(100)):
+        await conn.send(message)
+    await party_line(conn)
+    await party_line(conn)  # only the unanswered line is said again
+    assert sim.calls[call_sid].lines_spoken == [first, second, second]
+
+
+async def test_party_repeats_an_unanswered_line_at_most_twice_then_gives_up(
+    make_sim: SimFactory, media: MediaServer
+) -> None:
+    # The reply timeout leaves room for two repeats of the 1.2 s hold line, not three.
+    sim = await make_sim(timings=SimTimings(ring_ms=50, reprompt_after_s=0.2, reply_timeout_s=3.5))
+    call_sid, _ = await streaming_call(sim, media, scenario="hold")
+    call = await sim.wait_for_call_end(call_sid, 3 * WAIT_S)
+    assert call.lines_spoken == [SCENARIOS["hold"].turns[0].caller] * 3
+    assert call.end_reason == "party-gave-up"
+
+
+async def test_first_ai_audio_after_a_moment_is_when_the_next_frame_from_the_app_arrived(
+    sim: TwilioSim, media: MediaServer
+) -> None:
+    call_sid, conn = await streaming_call(sim, media)
+    stream_sid = sim.calls[call_sid].streams[0].stream_sid
+    await conn.send(audio_messages(stream_sid, speech(20))[0])
+    await conn.send({"event": "mark", "streamSid": stream_sid, "mark": {"name": "before"}})
+    await conn.next_event("mark")  # messages are handled in order: the first frame is in by now
+    fault = time.monotonic()
+    await conn.send(audio_messages(stream_sid, speech(20))[0])
+    await conn.send({"event": "mark", "streamSid": stream_sid, "mark": {"name": "after"}})
+    await conn.next_event("mark")
+    call = sim.calls[call_sid]
+    heard_again = call.first_ai_audio_after(fault)
+    assert heard_again is not None
+    assert fault < heard_again == call.streams[0].received_at[1] <= time.monotonic()
+    assert call.first_ai_audio_after(heard_again) is None

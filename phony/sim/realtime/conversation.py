@@ -36,6 +36,13 @@ class Conversation:
         """The newest item, or None in an empty conversation."""
         return self._items[-1] if self._items else None
 
+    def before(self, item_id: str) -> JsonObject | None:
+        """The item just before the one with that id (None for the first item or an unknown id)."""
+        for index, existing in enumerate(self._items):
+            if existing.get("id") == item_id:
+                return self._items[index - 1] if index else None
+        return None
+
     def add(self, item: JsonObject, previous_item_id: str | None = None) -> str | None:
         """Insert ``item`` after ``previous_item_id`` (at the end when None); returns its predecessor's id.
 

@@ -27,8 +27,8 @@ def item_text(item: JsonObject) -> str:
     return " ".join(str(p.get("text") or p.get("transcript") or "") for p in parts).strip()
 
 
-async def create_item(host: SessionHost, event: ConversationItemCreateEvent) -> None:
-    """Add the client's item (a typed message, a tool result) and confirm it."""
+async def create_item(host: SessionHost, event: ConversationItemCreateEvent) -> JsonObject:
+    """Add the client's item (a typed message, a tool result), confirm it, and return it."""
     item: JsonObject = event.item.model_dump(mode="json", exclude_unset=True, by_alias=True)
     item.setdefault("id", host.events.new_id("item"))
     item["object"] = "realtime.item"
@@ -53,6 +53,7 @@ async def create_item(host: SessionHost, event: ConversationItemCreateEvent) -> 
         ) from None
     await host.send(host.events.make("conversation.item.added", previous_item_id=previous, item=item))
     await host.send(host.events.make("conversation.item.done", previous_item_id=previous, item=item))
+    return item
 
 
 async def retrieve_item(host: SessionHost, event: ConversationItemRetrieveEvent) -> None:

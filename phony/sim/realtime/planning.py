@@ -15,19 +15,39 @@ from phony.sim.realtime.script import Script, tool_arguments
 from phony.sim.scenarios import speech_ms
 
 
-def follows_new_input(conversation: Conversation) -> bool:
-    """Whether the conversation ends with a tool result or a typed user or system message.
+def is_new_input(item: JsonObject | None) -> bool:
+    """Whether ``item`` is a tool result or a system message (a supervisor's note, say).
 
-    Either moves the script on to its next AI line (the answer to a supervisor's reply, say) rather
-    than answering the caller's current turn again.
+    Either moves the script on to its next AI line (the answer to a supervisor's reply) rather than
+    answering the caller's current turn again. A user message is not new input in this sense: it is
+    a caller turn (see :func:`count_client_message`), answered with its own line.
     """
-    last = conversation.last()
-    if last is None:
+    if item is None:
         return False
-    if last.get("type") == "function_call_output":
+    if item.get("type") == "function_call_output":
         return True
-    parts = last.get("content") or []
-    return last.get("role") in ("user", "system") and any(p.get("type") == "input_text" for p in parts)
+    parts = item.get("content") or []
+    return item.get("role") == "system" and any(p.get("type") == "input_text" for p in parts)
+
+
+def follows_new_input(conversation: Conversation) -> bool:
+    """Whether the conversation ends with new input (:func:`is_new_input`)."""
+    return is_new_input(conversation.last())
+
+
+def count_client_message(script: Script, conversation: Conversation, item: JsonObject) -> None:
+    """Move the script past a message the client put in the conversation (already added to it).
+
+    A worker that takes a call over restores the conversation so far this way, and a real model reads
+    it as the call's history: a user message is a caller turn heard, an assistant message a reply
+    given. System messages and tool results move nothing; the response that follows them does.
+    """
+    if item.get("type") != "message":
+        return
+    if item.get("role") == "user":
+        script.caller_turn_restored()
+    elif item.get("role") == "assistant":
+        script.reply_restored(is_new_input(conversation.before(str(item["id"]))))
 
 
 def may_call(name: str, settings: SessionSettings, params: RealtimeResponseCreateParams | None) -> bool:

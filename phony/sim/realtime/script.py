@@ -5,6 +5,11 @@ instructions (:func:`phony.sim.scenarios.parse_call_metadata`), read afresh at e
 ``session.update`` that changes it takes effect. Caller turn *n* is transcribed as the script's
 ``caller`` line *n*; the answer is turn *n*'s ``ai`` line and its tool call. Past the end of the script
 the last turn repeats (as ``repeat_last`` scenarios ask for explicitly).
+
+A session that is given the conversation so far as messages (a call taken over by another worker,
+restored in a new session) goes on from there, as a real model continues the conversation it reads:
+each user message is a caller turn already heard and each assistant message a reply already given
+(:meth:`Script.caller_turn_restored`, :meth:`Script.reply_restored`).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ class Script:
 
     def __init__(self, lookup: ScenarioLookup | None = None) -> None:
         self._lookup = lookup
-        self.caller_turns = 0  # caller turns committed (each one transcribed as the next caller line)
+        self.caller_turns = 0  # caller turns heard, committed or restored (each one the next caller line)
         self.answered = 0  # script turns answered so far
         self.completed_turns = 0  # script answers that finished (counted for fail_after_turns)
 
@@ -76,8 +81,8 @@ class Script:
 
         Text between « and » in the response's instructions is said verbatim (a greeting, a
         supervisor's words). Otherwise the answer is the AI line of the caller's current turn, or,
-        when ``next_line`` (the conversation ends with a tool result or a typed user message), the
-        next AI line the script has not said yet.
+        when ``next_line`` (the conversation ends with a tool result or a system message), the next
+        AI line the script has not said yet.
         """
         verbatim = verbatim_text(response_instructions)
         if verbatim is not None:
@@ -86,6 +91,21 @@ class Script:
         turn = self._turn(self.scenario(instructions), index)
         self.answered = max(self.answered, index + 1)
         return Reply(turn.ai, turn.tool, index)
+
+    def caller_turn_restored(self) -> None:
+        """A caller turn the client put in the conversation as a message: already heard, so the next
+        committed turn is transcribed as the caller's next line (and a response now answers this one)."""
+        self.caller_turns += 1
+
+    def reply_restored(self, next_line: bool) -> None:
+        """An AI reply the client put in the conversation: the script turn :meth:`reply` would have
+        answered with it counts as answered. ``next_line`` as for :meth:`reply`, from the item before it.
+
+        Unlike :meth:`reply`, a reply before any caller turn answers no script turn: in a restored call
+        that is the greeting, which was said verbatim.
+        """
+        index = self.answered if next_line else self.caller_turns - 1
+        self.answered = max(self.answered, index + 1)
 
     def turn_completed(self, instructions: str) -> bool:
         """Count a finished script answer; True when the scenario now makes the model fail."""

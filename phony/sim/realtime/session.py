@@ -28,7 +28,7 @@ from phony.sim.realtime.events import SERVER_ERROR_MESSAGE, JsonObject, ServerEv
 from phony.sim.realtime.input_audio import InputAudio
 from phony.sim.realtime.options import RealtimeObservation, SimOptions
 from phony.sim.realtime.parsing import AppendAudio, ClientError, ClientEvent, decode_json, parse_client_event
-from phony.sim.realtime.planning import plan_response
+from phony.sim.realtime.planning import count_client_message, plan_response
 from phony.sim.realtime.response import ResponseRun
 from phony.sim.realtime.script import Script
 
@@ -116,7 +116,8 @@ class RealtimeSession:
             case InputAudioBufferClearEvent():
                 await self._input.clear()
             case ConversationItemCreateEvent():
-                await items.create_item(self, event)
+                item = await items.create_item(self, event)
+                count_client_message(self._script, self.conversation, item)
             case ConversationItemRetrieveEvent():
                 await items.retrieve_item(self, event)
             case ConversationItemDeleteEvent():

@@ -22,6 +22,7 @@ class SimTimings:
     play_url_ms: int = 1000  # an audio file of <Play>url</Play>
     dtmf_gap_s: float = 0.1  # between the party's key presses on a stream
     reply_timeout_s: float = 20.0  # the party hangs up if no reply starts within this
+    reprompt_after_s: float = 6.0  # total silence after the party's line before it says it again
     linger_s: float = 30.0  # silence the party keeps after its script before hanging up
 
 

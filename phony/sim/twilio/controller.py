@@ -265,7 +265,9 @@ class CallController:
         if self.party is None:
             scenario = scenario_named(self.call.scenario_override or spec.parameters.get("scenario"))
             timings = self.ctx.timings
-            self.party = Party(scenario, timings.reply_timeout_s, timings.linger_s)
+            self.party = Party(
+                scenario, timings.reply_timeout_s, timings.linger_s, reprompt_after_s=timings.reprompt_after_s
+            )
         record = new_stream_record(spec, self.party.scenario.name, self.ctx.auth_token)
         self.call.streams.append(record)
         session = MediaStreamSession(

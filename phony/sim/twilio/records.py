@@ -7,6 +7,7 @@ controller keeps its own state), so a test may look at them at any time.
 from __future__ import annotations
 
 import asyncio
+import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -70,6 +71,8 @@ class StreamRecord:
     frames_sent: int = 0  # media messages sent to the app (the party's audio)
     frames_received: int = 0  # media messages received from the app
     audio_received: bytearray = field(default_factory=bytearray, repr=False)
+    # time.monotonic() at the arrival of each media message from the app (the AI's audio), in order.
+    received_at: list[float] = field(default_factory=list, repr=False)
     bytes_played: int = 0  # of the received audio, how much was played before the stream ended
     marks_received: list[str] = field(default_factory=list)
     marks_echoed: list[str] = field(default_factory=list)
@@ -144,6 +147,20 @@ class SimCall:
     def audio_received(self) -> bytes:
         """All μ-law audio the app sent, over all streams."""
         return b"".join(bytes(s.audio_received) for s in self.streams)
+
+    def first_ai_audio_after(self, at_monotonic: float) -> float | None:
+        """When the first media message from the app arrived after ``at_monotonic`` (a fault, say), on
+        any of the call's streams, as ``time.monotonic()``; None if none has (yet).
+
+        The app sends only the AI's audio (no filler), so this is when the caller hears the AI again;
+        playback starts on the stream's next 20 ms tick unless earlier audio is still queued.
+        """
+        found = [
+            s.received_at[i]
+            for s in self.streams
+            if (i := bisect.bisect_right(s.received_at, at_monotonic)) < len(s.received_at)
+        ]
+        return min(found, default=None)
 
     @property
     def marks_echoed(self) -> list[str]:

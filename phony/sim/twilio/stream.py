@@ -262,10 +262,12 @@ class MediaStreamSession:
                 except binascii.Error:
                     self._reject(raw, "media payload is not base64")
                     return
+                at = time.monotonic()
                 record.frames_received += 1
                 record.audio_received += audio
+                record.received_at.append(at)
                 if self.observer is not None:
-                    self.observer(self.call.sid, MEDIA_RECEIVED, time.monotonic(), audio)
+                    self.observer(self.call.sid, MEDIA_RECEIVED, at, audio)
                 self.playback.push_audio(audio)
                 self._pulse.fire()
             case wire.AppMark(mark=mark):
