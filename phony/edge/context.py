@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from phony.commands import CommandBus
 from phony.commands.audio import AudioProducer
+from phony.commands.playback import PlaybackMessage
 from phony.config import Settings
 from phony.edge.channels import ChannelHub
 from phony.edge.live.hub import EventHub
@@ -29,6 +30,6 @@ class EdgeContext:
     audio: AudioProducer  # caller frames and mark echoes, to the audio topic
     signatures: TwilioSignatures
     hub: EventHub  # the events WebSockets' shared Redis subscriptions
-    audio_out: ChannelHub[dict[str, Any]]  # the media sockets' shared subscriptions to call audio
+    audio_out: ChannelHub[PlaybackMessage]  # the media sockets' shared subscriptions to call playback
     leases: SocketLeases  # their count per API key, across processes
     started: float = field(default_factory=time.monotonic)

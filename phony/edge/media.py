@@ -22,6 +22,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 
 from phony.commands.audio import AudioFrame
 from phony.commands.calls import ReceiveDigit, RecordError, StartMedia, StopMedia
+from phony.commands.playback import (
+    ClearPlayback,
+    CloseStream,
+    PlaybackMessage,
+    PlayMark,
+    PlayMedia,
+    json_string,
+    playback_channel,
+)
+from phony.commands.playback import decode as decode_playback
 from phony.edge.channels import ChannelHub, EndReason, HubUnavailable
 from phony.edge.context import EdgeContext
 
@@ -81,23 +91,24 @@ class AudioFeed:
 
     def __init__(self) -> None:
         self.reason: EndReason | None = None
-        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[PlaybackMessage | None] = asyncio.Queue()
 
-    def deliver(self, message: dict[str, Any]) -> None:
+    def deliver(self, message: PlaybackMessage) -> None:
         self._queue.put_nowait(message)
 
     def end(self, reason: EndReason) -> None:
         self.reason = reason
         self._queue.put_nowait(None)
 
-    async def get(self) -> dict[str, Any] | None:
+    async def get(self) -> PlaybackMessage | None:
         """The next message; ``None`` once the hub ended this feed."""
         return await self._queue.get()
 
 
-def audio_hub(redis: Redis) -> ChannelHub[dict[str, Any]]:
-    """The process's subscriptions to its calls' audio channels (the worker publishes JSON)."""
-    return ChannelHub(redis, "audio", json.loads)
+def audio_hub(redis: Redis) -> ChannelHub[PlaybackMessage]:
+    """The process's subscriptions to its calls' playback channels, decoded once per message (the
+    hub drops what does not decode)."""
+    return ChannelHub(redis, "audio", decode_playback)
 
 
 class MediaBridge:
@@ -201,7 +212,7 @@ class MediaBridge:
         """Send the call's audio from its Redis channel to Twilio, on the process's shared audio
         subscriptions; if Redis is lost meanwhile, listen again once it is back (what was published in
         between is lost: a gap in the AI's speech, not a dead call)."""
-        channel = self.ctx.settings.channel(f"audio:{self.call_sid}")
+        channel = playback_channel(self.ctx.settings, str(self.call_sid))
         while True:
             feed = AudioFeed()
             try:
@@ -215,26 +226,27 @@ class MediaBridge:
                 return
             await asyncio.sleep(RELISTEN_S)
 
-    async def _deliver(self, message: dict[str, Any]) -> None:
-        kind = message.get("k")
-        if kind == "media":
-            # The model's delta as one media message, as Twilio's own sample does: Twilio plays any
-            # length of μ-law in order, so cutting it into 20 ms frames would only multiply the sends.
-            await self.ws.send_text(
-                '{"event":"media","streamSid":"'
-                + str(self.stream_sid)
-                + '","media":{"payload":"'
-                + message["p"]
-                + '"}}'
-            )
-            if "n" in message:  # the mark after this audio
-                await self._send_mark(message["n"])
-        elif kind == "mark":
-            await self._send_mark(message["n"])
-        elif kind == "clear":
-            await self.ws.send_text(json.dumps({"event": "clear", "streamSid": self.stream_sid}))
-        elif kind == "close":  # the worker will not serve this stream (a call it does not know)
-            await self.ws.close(code=1008, reason=str(message.get("r", "")))
+    async def _deliver(self, message: PlaybackMessage) -> None:
+        match message:
+            case PlayMedia(payload=payload, mark=mark):
+                # The model's delta as one media message, as Twilio's own sample does: Twilio plays any
+                # length of μ-law in order, so cutting it into 20 ms frames would only multiply the sends.
+                await self.ws.send_text(
+                    '{"event":"media","streamSid":'
+                    + json_string(str(self.stream_sid))
+                    + ',"media":{"payload":'
+                    + json_string(payload)
+                    + "}}"
+                )
+                if mark is not None:  # the mark after this audio
+                    await self._send_mark(mark)
+            case PlayMark(name=name):
+                await self._send_mark(name)
+            case ClearPlayback():
+                await self.ws.send_text(json.dumps({"event": "clear", "streamSid": self.stream_sid}))
+            case CloseStream(reason=reason):
+                # The worker will not serve this stream (a call it does not know, or one that has ended).
+                await self.ws.close(code=1008, reason=reason)
 
     async def _send_mark(self, name: str) -> None:
         await self.ws.send_text(
