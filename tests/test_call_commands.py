@@ -13,7 +13,7 @@ from phony.events import EventEnvelope
 from phony.sim.realtime import RealtimeSession, RealtimeSim
 from phony.sim.twilio import TwilioSim
 from phony.workers.calls.llm_commands import allowed_transfer, extract_markers
-from phony.workers.calls.session import CONNECT_BACKOFF_S
+from phony.workers.calls.model_session import CONNECT_BACKOFF_S
 from tests.call_events import projected_until
 from tests.calls import LiveInbound, call_events, of_type, received, ring, session_of, wait_for_event
 from tests.support import PhonyProcess, TenantHandle, eventually

@@ -6,15 +6,11 @@ import asyncio
 import json
 import os
 import sys
-import uuid
 
 from phony.config import Settings
-from phony.events.calls import CallEnded, EndReason
-from phony.events.log import make_broker
 from phony.sim.twilio import TwilioSim
-from phony.workers.calls.state import CallState, call_ended, fold_call
+from phony.workers.calls.state import CallState, fold_call
 from phony.workers.store import AggregateStore
-from phony.workers.writer import EventWriter
 from tests.calls import call_events, ring, wait_for_event
 from tests.support import ROOT, PhonyProcess, TenantHandle
 
@@ -68,29 +64,3 @@ async def test_phony_replay_prints_a_calls_events_in_order(
     assert [(e["seq"], e["type"]) for e in lines] == [(e.seq, e.type) for e in logged]
     assert lines[0]["call_sid"] == live.call.sid
     assert "command_id" not in lines[0]
-
-
-async def test_two_ways_of_ending_a_call_at_once_record_one_end(
-    phony: PhonyProcess, settings: Settings
-) -> None:
-    assert phony.proc is not None  # its topics exist
-    broker = make_broker(settings, "test-one-end")
-    await broker.start()
-    try:
-        store = AggregateStore(settings)
-        store.register("call", CallState, fold_call)
-        writer = EventWriter(settings, broker, store)
-        sid = "CA" + uuid.uuid4().hex
-        state = store.get("call", sid)
-        assert isinstance(state, CallState)
-
-        async def end(reason: EndReason) -> None:
-            event = CallEnded(callSid=sid, duration=1.0, reason=reason)
-            await writer.emit(state, [event], aggregate_id=sid, tenant_id="t", unless=call_ended)
-
-        # The AI hangs up while Twilio's completed callback is handled: both decided "not ended yet".
-        await asyncio.gather(end("ai_ended"), end("caller_hangup"))
-    finally:
-        await broker.stop()
-    reasons = [e.data["reason"] for e in await call_events(settings, sid)]
-    assert reasons == ["ai_ended"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from phony.events.agents import AgentSettings
 from phony.events.base import EventData
 from phony.events.envelope import AggregateType
 
 Direction = Literal["inbound", "outbound"]
+LlmCommandName = Literal["transfer", "end_call", "press", "request_user"]
 # The tenant of calls to a number no agent answers: they are recorded, but no tenant sees them.
 UNROUTED_TENANT = "_unrouted"
 EndReason = Literal[
@@ -91,10 +92,24 @@ class ResponseInterrupted(_CallEvent):
     played_ms: int
 
 
+class HeldCommand(BaseModel):
+    """An LLM command a held reply carries: carried out when the reply is approved."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    command: LlmCommandName
+    argument: str | None = None
+    source: Literal["tool", "marker"]
+    call_id: str | None = None  # the function call to answer (tools)
+
+
 class ResponsePendingApproval(_CallEvent):
+    """A reply waits for the supervisor: its words, and the commands it carries (so a worker that
+    takes the call over can still carry them out once it is approved)."""
+
     TYPE: ClassVar[str] = "response.pending_approval"
     response_id: str
     text: str
+    commands: tuple[HeldCommand, ...] = ()
 
 
 class ResponseApproved(_CallEvent):
@@ -107,7 +122,7 @@ class CommandExecuted(_CallEvent):
     """An LLM command (tool call or ``[[...]]`` marker) was carried out or refused."""
 
     TYPE: ClassVar[str] = "command.executed"
-    command: Literal["transfer", "end_call", "press", "request_user"]
+    command: LlmCommandName
     argument: str | None = None
     source: Literal["tool", "marker", "supervisor"]
     accepted: bool = True

@@ -155,6 +155,9 @@ async def read_log(
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="earliest",
+        # Events are written in transactions (one writer per partition): an aborted one, a fenced
+        # worker's, never happened.
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:

@@ -31,6 +31,7 @@ async def projector_runtime(settings: Settings, redis: Redis) -> AsyncIterator[N
         group_id=settings.group("projector"),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
+        isolation_level="read_committed",  # a fenced worker's aborted writes never happened
         # One consumer per partition slot: partitions are projected in parallel, each in order.
         max_workers=min(settings.partitions, settings.projector_concurrency),
         decoder=raw_records,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,8 +46,6 @@ class AggregateState:
     tenant_id: str = ""
     commands: set[str] = field(default_factory=set)
     updated_at: datetime | None = None  # timestamp of the last event folded
-    # Serialises appends: a call's events come from its commands and from its model session at once.
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
     @property
     def exists(self) -> bool:

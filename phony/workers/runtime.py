@@ -23,11 +23,13 @@ from phony.commands.audio import AudioFrame
 from phony.config import Settings
 from phony.events.log import Records, Topics, make_broker, raw_records
 from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
-from phony.workers.calls.context import CallDeps
-from phony.workers.calls.handler import CallHandler
+from phony.workers.calls.actor import ActorDeps
+from phony.workers.calls.executor import ExecutorDeps
 from phony.workers.calls.state import CallState, fold_call
 from phony.workers.calls.telephony import Telephony
+from phony.workers.calls.worker import CallWorker, PlaceDeps
 from phony.workers.phone_claims import PhoneClaims
+from phony.workers.playback import PlaybackSender
 from phony.workers.store import AggregateStore
 from phony.workers.writer import EventWriter
 
@@ -35,17 +37,23 @@ log = logging.getLogger(__name__)
 
 
 class _Ownership(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
-    """Forget partitions handed to another worker, so their state is restored afresh if they
-    come back (the other owner may have appended events meanwhile)."""
+    """Partition ownership follows the group's assignment. With eager rebalancing every rebalance
+    revokes everything and assigns anew, so nothing is given up on revocation: the new assignment is
+    compared with what this worker holds (see ``CallWorker.assigned``)."""
 
-    def __init__(self, store: AggregateStore) -> None:
-        self._store = store
+    def __init__(self, calls: CallWorker) -> None:
+        self._calls = calls
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self._store.forget({tp.partition for tp in revoked})
+        pass
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("worker owns partitions %s", sorted(tp.partition for tp in assigned))
+        partitions = {tp.partition for tp in assigned}
+        log.info("worker owns partitions %s", sorted(partitions))
+        try:
+            await self._calls.assigned(partitions)
+        except Exception:
+            log.exception("taking over partitions %s failed", sorted(partitions))
 
 
 @asynccontextmanager
@@ -57,26 +65,29 @@ async def worker_runtime(
     broker = make_broker(settings, "worker")
     store = AggregateStore(settings)
     store.register("call", CallState, fold_call)
-    writer = EventWriter(settings, broker, store)
+    writer = EventWriter(settings, store)
     claims = PhoneClaims(mongo[settings.mongodb_db]["phone_claims"])
     admin = AdminHandler(settings, store, writer, redis, claims)
     telephony = Telephony(settings)
-    calls = CallHandler(
-        CallDeps(
-            settings=settings,
-            store=store,
-            writer=writer,
-            broker=broker,
-            redis=redis,
-            database=mongo[settings.mongodb_db],
-            openai=AsyncOpenAI(
-                api_key=settings.openai_api_key.get_secret_value() or "unset",
-                base_url=settings.openai_base_url,
-                websocket_base_url=settings.openai_websocket_base_url,
-            ),
-            telephony=telephony,
-        )
+    openai = AsyncOpenAI(
+        api_key=settings.openai_api_key.get_secret_value() or "unset",
+        base_url=settings.openai_base_url,
+        websocket_base_url=settings.openai_websocket_base_url,
     )
+    fenced: list[CallWorker] = []
+    executor = ExecutorDeps(
+        settings=settings,
+        openai=openai,
+        telephony=telephony,
+        playback=PlaybackSender(redis, settings),
+        database=mongo[settings.mongodb_db],
+        on_fenced=lambda partition: fenced[0].fenced(partition),
+    )
+    calls = CallWorker(
+        ActorDeps(settings=settings, store=store, writer=writer, redis=redis, executor=executor),
+        PlaceDeps(settings=settings, redis=redis, broker=broker, telephony=telephony),
+    )
+    fenced.append(calls)
 
     # One consumer for commands and caller audio, range-assigned: partition p of both topics (same
     # key, same partition count) belongs to the same worker, which owns those calls. It takes what the
@@ -91,8 +102,12 @@ async def worker_runtime(
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         partition_assignment_strategy=(RangePartitionAssignor,),
-        listener=_Ownership(store),
+        listener=_Ownership(calls),
         max_poll_interval_ms=60_000,
+        # A dead (or paused) worker's partitions move after this long: its live calls go on elsewhere.
+        session_timeout_ms=settings.worker_session_timeout_ms,
+        heartbeat_interval_ms=settings.worker_heartbeat_ms,
+        rebalance_timeout_ms=max(10_000, settings.worker_session_timeout_ms * 3),
         batch=True,
         max_records=settings.worker_batch_max,
         batch_timeout_ms=100,
@@ -113,8 +128,6 @@ async def worker_runtime(
     committed = [time.monotonic()]
 
     async def handle_batch(records: tuple[ConsumerRecord[Any, Any], ...]) -> bool:
-        for partition in {r.partition for r in records}:
-            await store.ensure_partition(partition)
         # Commands first (a supervisor's override does not wait behind a second of audio; a stream's
         # start opens its session before its frames), then audio, each in log order per call.
         commands = [r for r in records if r.topic != topics.audio]
@@ -161,4 +174,5 @@ async def worker_runtime(
     finally:
         await broker.stop()
         await calls.close()
+        await writer.close()
         await telephony.close()

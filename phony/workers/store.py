@@ -41,16 +41,29 @@ class AggregateStore:
         """Add an aggregate type (the call worker registers calls)."""
         self._folds[aggregate_type] = (factory, fold)
 
-    async def ensure_partition(self, partition: int) -> None:
-        """Fold partition ``partition``'s events once, before its first command is handled."""
-        if partition in self._restored:
-            return
+    async def restore(self, partition: int) -> list[str]:
+        """Fold partition ``partition``'s events (committed ones: the log's truth); returns the ids of
+        the aggregates it holds."""
+        self.forget({partition})
         count = 0
+        seen: set[str] = set()
         async for logged in read_log(self._settings, partitions=[partition]):
             self.fold(logged.event)
+            seen.add(logged.event.aggregate_id)
             count += 1
         self._restored.add(partition)
         log.info("restored partition %d from %d events", partition, count)
+        return sorted(seen)
+
+    def states(self, partition: int) -> dict[str, AggregateState]:
+        """The aggregates of ``partition`` this worker knows, by id."""
+        parts = self._settings.partitions
+        return {a: s for a, s in self._states.items() if partition_for(a, parts) == partition}
+
+    def replace(self, aggregate_id: str, state: AggregateState) -> None:
+        """Put a smaller state in place of an aggregate's (an ended call keeps only what late
+        commands need: its ``seq``, tenant and end)."""
+        self._states[aggregate_id] = state
 
     def forget(self, partitions: set[int]) -> None:
         """Drop what we know of partitions another worker now owns (it will restore them itself)."""

@@ -7,7 +7,7 @@ from typing import Any
 from phony.config import Settings
 from phony.events.agents import AgentSettings
 from phony.workers.calls.llm_commands import TOOLS
-from phony.workers.calls.state import CallState
+from phony.workers.calls.state import NOTE, CallState
 
 COMMANDS_HELP = (
     "You can act on the call with your tools: end_call (after saying goodbye), transfer_call "
@@ -79,7 +79,7 @@ def session_config(settings: Settings, agent: AgentSettings, call: CallState) ->
             "input": {
                 "format": {"type": "audio/pcmu"},
                 "transcription": {"model": settings.transcription_model},
-                "turn_detection": turn_detection(settings, replies=True),
+                "turn_detection": turn_detection(settings, replies=not call.paused),
             },
             "output": {"format": {"type": "audio/pcmu"}, "voice": agent.voice},
         },
@@ -91,3 +91,19 @@ def session_config(settings: Settings, agent: AgentSettings, call: CallState) ->
     if agent.supported_languages and not agent.language_detection:
         session["audio"]["input"]["transcription"]["language"] = agent.supported_languages[0][:2]
     return session
+
+
+def history_items(transcript: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The conversation so far as ``conversation.item.create`` items, for a session opened for a
+    call in progress: the caller's turns as user messages, what the AI said (its own replies and the
+    supervisor's words it spoke) as assistant messages, what the model was told as system messages."""
+    items: list[dict[str, Any]] = []
+    for speaker, text in transcript:
+        if speaker == "caller":
+            role, kind = "user", "input_text"
+        elif speaker == NOTE:
+            role, kind = "system", "input_text"
+        else:
+            role, kind = "assistant", "output_text"
+        items.append({"type": "message", "role": role, "content": [{"type": kind, "text": text}]})
+    return items

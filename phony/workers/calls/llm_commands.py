@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-CommandName = Literal["transfer", "end_call", "press", "request_user"]
+from phony.events.calls import LlmCommandName as CommandName
 
 TOOL_TO_COMMAND: dict[str, CommandName] = {
     "transfer_call": "transfer",

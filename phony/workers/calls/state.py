@@ -1,4 +1,5 @@
-"""A call's state, folded from its events (the same fold restores a call on another worker)."""
+"""A call's state, folded from its events alone: everything ``decide_call`` needs, so a worker that
+takes a call over (after its owner died) knows as much as the owner did."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ from phony.events.calls import (
     CallTransferred,
     ClarificationAnswered,
     ClarificationRequested,
+    CommandExecuted,
+    DtmfSent,
+    ErrorOccurred,
+    HeldCommand,
+    LlmCommandName,
     MediaStarted,
     ResponseApproved,
     ResponsePendingApproval,
@@ -24,6 +30,26 @@ from phony.events.calls import (
     SupervisorTextSent,
 )
 from phony.workers.decisions import AggregateState
+
+TELEPHONY_ERROR = "TELEPHONY_ERROR"
+NOTE = "note"  # a transcript entry the model was told, not anyone's words on the line
+
+
+@dataclass(frozen=True)
+class HeldReply:
+    """A reply waiting for the supervisor's approval, and the commands it carries."""
+
+    text: str
+    commands: tuple[HeldCommand, ...] = ()
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    """An LLM command accepted (``command.executed``) whose Twilio part has not been recorded yet:
+    a worker taking the call over carries it out."""
+
+    command: LlmCommandName
+    argument: str | None
 
 
 @dataclass
@@ -41,15 +67,34 @@ class CallState(AggregateState):
     ended: bool = False
     end_reason: str | None = None
     stream_sid: str | None = None
+    awaiting_stream: bool = False  # digits were sent: Twilio replaces the stream
     transferring: bool = False
-    transcript: list[tuple[str, str]] = field(default_factory=list)  # (speaker, text), for restores
-    pending_approval: dict[str, str] = field(default_factory=dict)  # response id -> text
+    # (speaker, text): caller, ai, supervisor (spoken by the AI) or NOTE (told to the model)
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+    held: dict[str, HeldReply] = field(default_factory=dict)  # response id -> reply
     clarification: str | None = None  # the open question, while the AI waits for the supervisor
+    clarification_call_id: str | None = None  # the function call that asked it (None: a marker)
+    refusals: int = 0  # LLM commands refused on this call
+    pending: PendingAction | None = None
 
     @property
     def live(self) -> bool:
         """Started and not ended: supervisor commands apply."""
         return self.exists and not self.ended
+
+    @property
+    def media_started(self) -> bool:
+        return self.stream_sid is not None
+
+    @property
+    def paused(self) -> bool:
+        """The AI waits for its supervisor's answer (it hears the caller but does not reply)."""
+        return self.clarification is not None
+
+    @property
+    def pending_approval(self) -> dict[str, str]:
+        """Held replies' words by response id."""
+        return {rid: reply.text for rid, reply in self.held.items()}
 
 
 def fold_call(state: CallState, data: EventData) -> None:
@@ -68,28 +113,47 @@ def fold_call(state: CallState, data: EventData) -> None:
             state.answered_at = state.answered_at or state.updated_at
         case MediaStarted():
             state.stream_sid = data.stream_sid
+            state.awaiting_stream = False
             state.status = "in-progress"
             state.answered_at = state.answered_at or state.updated_at
         case SpeechDetected():
             state.transcript.append((data.speaker, data.text))
         case AiResponse():
             state.transcript.append(("ai", data.text))
-            state.pending_approval.pop(data.response_id, None)
+            state.held.pop(data.response_id, None)
         case SupervisorTextSent():
             state.transcript.append(("supervisor", data.text))
         case ResponsePendingApproval():
-            state.pending_approval[data.response_id] = data.text
+            state.held[data.response_id] = HeldReply(data.text, data.commands)
         case ResponseApproved():
-            state.pending_approval.pop(data.response_id, None)
+            state.held.pop(data.response_id, None)
         case ClarificationRequested():
             state.clarification = data.question
+            state.clarification_call_id = data.call_id
         case ClarificationAnswered():
-            state.clarification = None
+            state.transcript.append((NOTE, f"Your supervisor answered your question: {data.response}"))
+            state.clarification = state.clarification_call_id = None
+        case CommandExecuted():
+            _fold_command(state, data)
+        case DtmfSent():
+            state.awaiting_stream = True
+            state.pending = None
+        case ErrorOccurred() if data.code == TELEPHONY_ERROR:
+            state.pending = None
         case CallTransferred():
             state.transferring = True
+            state.pending = None
         case CallEnded():
             state.ended, state.end_reason = True, data.reason
             state.status = _FINAL_STATUS.get(data.reason, "completed")
+            state.pending = None
+
+
+def _fold_command(state: CallState, data: CommandExecuted) -> None:
+    if not data.accepted:
+        state.refusals += 1
+    elif data.command in ("end_call", "transfer", "press") and data.source != "supervisor":
+        state.pending = PendingAction(data.command, data.argument)
 
 
 _FINAL_STATUS = {"busy": "busy", "no_answer": "no-answer", "failed": "failed", "canceled": "canceled"}
@@ -100,8 +164,3 @@ def duration_s(state: CallState, until: datetime) -> float:
     if state.answered_at is None:
         return 0.0
     return round(max(0.0, (until - state.answered_at).total_seconds()), 3)
-
-
-def call_ended(state: AggregateState) -> bool:
-    """Whether ``state`` is a call that has ended (the writer's check before an ending event)."""
-    return isinstance(state, CallState) and state.ended

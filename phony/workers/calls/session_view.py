@@ -1,0 +1,68 @@
+"""What a call's decisions remember of its current model session: the replies streaming or played,
+how much of each the caller has heard, what waits for the session to open. None of it outlives the
+session: a worker that takes the call over opens a new one, restored from the events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from phony.workers.calls.llm_commands import LlmCommand
+
+
+@dataclass
+class Reply:
+    """One model response as it streams: its audio, words, tools, and how much the caller heard."""
+
+    id: str
+    held: bool  # approval mode: its audio waits for the supervisor
+    verbatim: bool = False  # words we told the model to say (greeting, supervisor, hold line)
+    item_id: str | None = None
+    text: str = ""
+    transcript: str | None = None
+    audio: bytearray = field(default_factory=bytearray)
+    sent: int = 0  # bytes sent towards the caller
+    played: int = 0  # bytes the caller has heard (mark echoes)
+    start_ms: int = 0  # caller-stream time of the first delta (where it sits in the recording)
+    interrupted: bool = False
+    done: bool = False
+    tools: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # name, call id, args
+
+    @property
+    def heard_all(self) -> bool:
+        return self.done and self.played >= self.sent
+
+    def note_played(self, count: int) -> None:
+        self.played = max(self.played, count)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """An LLM command that waits until the caller has heard the reply that carried it."""
+
+    command: LlmCommand
+    call_id: str | None
+
+
+@dataclass
+class SessionView:
+    """The call's current model session, as its decisions see it."""
+
+    opening: bool = False
+    open: bool = False
+    replies: dict[str, Reply] = field(default_factory=dict)
+    current: str | None = None  # the reply streaming now
+    playing: str | None = None  # the reply the caller is hearing
+    verbatim_pending: int = 0  # response.create with words to say, not yet created
+    speech_stopped_at: float | None = None  # monotonic time the caller last stopped speaking
+    stream_ms: int = 0  # caller-stream time of the latest caller frame
+    digits_in_flight: bool = False  # Twilio is replacing the stream after DTMF
+    after_heard: dict[str, list[Deferred]] = field(default_factory=dict)  # reply id -> commands
+    ending: bool = False  # an end is decided (its event may not be folded yet)
+
+    def reply(self, response_id: str | None) -> Reply | None:
+        """The reply an event names, else the one streaming now."""
+        found = self.replies.get(response_id or "")
+        if found is not None:
+            return found
+        return self.replies.get(self.current or "")

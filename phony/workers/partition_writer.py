@@ -1,0 +1,188 @@
+"""The one writer of a partition's events: a transactional producer whose id names the partition.
+
+Whoever owns partition *p* of the events topic writes it through the transactional id
+``<prefix>.owner-<p>``. A worker taking *p* over starts a producer with that id, which fences the
+previous owner's producer (its open transaction is aborted, its next write fails with
+``ProducerFenced``), so a worker that lost *p* while paused can write nothing more for *p*: no
+second ``seq``, no event with an empty tenant. Readers of the log read committed records only.
+
+Appends that arrive while a transaction is in flight go together in the next one (group commit): a
+transaction costs a few broker round trips whatever it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    ProducerFenced,
+    TransactionalIdAuthorizationFailed,
+)
+
+from phony.config import Settings
+from phony.events import EventEnvelope
+from phony.events.log import PRODUCER_OPTIONS, Topics
+
+log = logging.getLogger(__name__)
+
+_FENCED = (ProducerFenced, InvalidProducerEpoch, TransactionalIdAuthorizationFailed)
+
+
+class OwnershipLost(Exception):
+    """Another worker owns the partition now: this one must write and say nothing more for it."""
+
+    def __init__(self, partition: int) -> None:
+        super().__init__(f"partition {partition} is owned by another worker")
+        self.partition = partition
+
+
+class AppendFailed(Exception):
+    """The broker did not take the events (down, or the transaction failed): nothing was written."""
+
+
+def transactional_id(settings: Settings, partition: int) -> str:
+    return f"{settings.topic_prefix}.owner-{partition}"
+
+
+@dataclass
+class _Pending:
+    envelopes: Sequence[EventEnvelope]
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class PartitionWriter:
+    """Appends events to one partition in transactions, as its current owner."""
+
+    def __init__(self, settings: Settings, partition: int) -> None:
+        self.partition = partition
+        self._settings = settings
+        self._topic = Topics.of(settings).events
+        self._producer: AIOKafkaProducer | None = None
+        self._queue: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self.fenced = False
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        options = {k: v for k, v in PRODUCER_OPTIONS.items() if k != "enable_idempotence"}
+        return AIOKafkaProducer(
+            bootstrap_servers=self._settings.kafka_bootstrap,
+            client_id=f"worker-owner-{self.partition}",
+            transactional_id=transactional_id(self._settings, self.partition),
+            transaction_timeout_ms=max(10_000, self._settings.worker_session_timeout_ms * 3),
+            **options,
+        )
+
+    async def start(self) -> None:
+        """Become the partition's writer: the previous owner's producer is fenced once this returns."""
+        await self._claim()
+        self._flusher = asyncio.create_task(self._flush_loop(), name=f"owner-{self.partition}")
+
+    async def _claim(self) -> None:
+        producer = self._new_producer()
+        await producer.start()
+        try:
+            # An empty transaction waits for the producer id of this transactional id: the broker has
+            # then bumped its epoch, aborting and fencing whatever the previous owner had open.
+            await producer.begin_transaction()
+            await producer.commit_transaction()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        for pending in self._queue:
+            if not pending.done.done():
+                pending.done.set_exception(OwnershipLost(self.partition))
+        self._queue.clear()
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+
+    async def append(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """Write ``envelopes`` (in order) and return once they are committed; ``OwnershipLost`` when
+        another worker owns the partition, ``AppendFailed`` when the broker did not take them."""
+        if self.fenced:
+            raise OwnershipLost(self.partition)
+        pending = _Pending(envelopes)
+        self._queue.append(pending)
+        self._wake.set()
+        await pending.done
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._queue = self._queue, []
+            if not batch:
+                continue
+            try:
+                await self._commit(batch)
+            except _FENCED:
+                self.fenced = True
+                log.warning("partition %d: fenced, another worker owns it", self.partition)
+                self._fail(batch, OwnershipLost(self.partition))
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning(
+                    "partition %d: append failed (%r); starting a fresh producer", self.partition, exc
+                )
+                self._fail(batch, AppendFailed(str(exc)))
+                await self._renew()
+            else:
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_result(None)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        producer = self._producer
+        assert producer is not None
+        async with asyncio.timeout(self._settings.kafka_write_timeout_s):
+            async with producer.transaction():
+                sends = [
+                    await producer.send(
+                        self._topic,
+                        envelope.to_json(),
+                        key=envelope.aggregate_id.encode(),
+                        partition=self.partition,
+                    )
+                    for pending in batch
+                    for envelope in pending.envelopes
+                ]
+            await asyncio.gather(*sends)
+
+    def _fail(self, batch: list[_Pending], exc: Exception) -> None:
+        for pending in batch:
+            if not pending.done.done():
+                pending.done.set_exception(exc)
+
+    async def _renew(self) -> None:
+        """A transaction that failed leaves the producer unusable: a fresh one with the same id (which
+        also aborts what the failed one left open), tried until the broker answers."""
+        old, self._producer = self._producer, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.stop()
+        while True:
+            try:
+                async with asyncio.timeout(self._settings.kafka_write_timeout_s * 2):
+                    await self._claim()
+                return
+            except _FENCED:
+                self.fenced = True
+                return
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.info("partition %d: broker not back yet (%r)", self.partition, exc)
+                await asyncio.sleep(1.0)
