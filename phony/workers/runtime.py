@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from phony.commands import AnyCommand, decode_command
 from phony.commands.audio import AudioFrame
+from phony.commands.expiry import expired
 from phony.config import Settings
 from phony.events.log import Records, Topics, make_broker, raw_records
 from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
@@ -154,6 +155,10 @@ async def worker_runtime(
             except ValidationError:
                 # A poison message can never succeed: log it and move on rather than block the partition.
                 log.error("undecodable command at %s:%s dropped", record.partition, record.offset)
+                continue
+            if expired(command, record.timestamp):
+                # Its sender answered 503 (the broker took it too late): it must never be carried out.
+                log.warning("command %s appended after its deadline: not carried out", command.id)
                 continue
             per_aggregate.setdefault(command.aggregate_id, []).append(command)
 

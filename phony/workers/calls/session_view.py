@@ -60,9 +60,7 @@ class SessionView:
     after_heard: dict[str, list[Deferred]] = field(default_factory=dict)  # reply id -> commands
     ending: bool = False  # an end is decided (its event may not be folded yet)
 
-    def reply(self, response_id: str | None) -> Reply | None:
-        """The reply an event names, else the one streaming now."""
-        found = self.replies.get(response_id or "")
-        if found is not None:
-            return found
-        return self.replies.get(self.current or "")
+    def reply(self, response_id: str) -> Reply | None:
+        """The reply an event names: ``None`` for one this session did not create (a stale event of a
+        session that was replaced), which then changes nothing."""
+        return self.replies.get(response_id)
