@@ -9,6 +9,7 @@ effects to the executor. Like ``decide_agent`` and ``decide_tenant``, with one w
 from __future__ import annotations
 
 import base64
+import json
 
 from phony.commands.calls import (
     AcceptInboundCall,
@@ -56,8 +57,10 @@ from phony.workers.calls.effects import (
     AddItem,
     CloseSession,
     CreateResponse,
+    Effect,
     Play,
     PlayDigits,
+    SaveAudio,
     Transfer,
     UpdateSession,
 )
@@ -152,6 +155,8 @@ def _decide_other(state: CallState, session: SessionView, input: CallInput, ctx:
         case TelephonyFailed():
             if input.action == "digits":
                 session.digits_in_flight = False
+            else:
+                session.transfer_in_flight = False
             what = "transfer to" if input.action == "transfer" else "digits"
             message = f"Twilio refused the {what} {input.argument}: {input.message}"
             return Decision([ErrorOccurred(error_type="telephony", message=message, code=TELEPHONY_ERROR)])
@@ -164,8 +169,9 @@ def _decide_other(state: CallState, session: SessionView, input: CallInput, ctx:
         case StartMedia():
             return _media_started(state, session, ctx, input)
         case StopMedia():
-            if state.stream_sid != input.stream_sid or state.awaiting_stream or session.digits_in_flight:
-                return Decision()  # a stream that was replaced, or is being replaced after DTMF
+            replacing = state.awaiting_stream or session.digits_in_flight or session.transfer_in_flight
+            if state.stream_sid != input.stream_sid or replacing:
+                return Decision()  # a stream that was replaced, or that DTMF or a transfer replaces
             return end(state, session, ctx, "caller_hangup", hang_up=False)
         case RecordError():
             if not state.exists:
@@ -245,6 +251,7 @@ def _supervise(state: CallState, session: SessionView, ctx: Context, input: Call
         case SendText():
             return Decision([SupervisorTextSent(text=input.text)], list(speak(session, input.text)))
         case TransferCall():
+            session.transfer_in_flight = True
             return Decision([], [Transfer(input.target, "supervisor", input.id)])
         case SendDigits():
             session.digits_in_flight = True
@@ -252,29 +259,27 @@ def _supervise(state: CallState, session: SessionView, ctx: Context, input: Call
         case EndCall():
             return end(state, session, ctx, "supervisor_ended", hang_up=True)
         case AnswerClarification():
-            return _answer(state, ctx, input)
+            return _answer(state, session, ctx, input)
         case ApproveResponse():
             return _approve(state, session, ctx, input)
     return Decision()
 
 
-def _answer(state: CallState, ctx: Context, command: AnswerClarification) -> Decision:
+def _answer(state: CallState, session: SessionView, ctx: Context, command: AnswerClarification) -> Decision:
     call_id = state.clarification_call_id
-    effects: list[object] = [UpdateSession(paused_replies(ctx.settings, False))]
-    if call_id:
+    effects: list[Effect] = [UpdateSession(paused_replies(ctx.settings, False))]
+    if call_id and call_id in session.call_ids:
         output = f'{{"answer": {_json(command.response)}}}'
         effects.append(AddItem({"type": "function_call_output", "call_id": call_id, "output": output}))
-    else:  # asked with a [[request_user:...]] marker: there is no call to answer
+    else:  # asked with a marker, or by a session replaced since: there is no call to answer
         text = f"Your supervisor answered your question: {command.response}"
         content = [{"type": "input_text", "text": text}]
         effects.append(AddItem({"type": "message", "role": "system", "content": content}))
     effects.append(CreateResponse())
-    return Decision([ClarificationAnswered(response=command.response)], effects)  # type: ignore[arg-type]
+    return Decision([ClarificationAnswered(response=command.response)], effects)
 
 
 def _json(text: str) -> str:
-    import json
-
     return json.dumps(text)
 
 
@@ -286,18 +291,20 @@ def _approve(state: CallState, session: SessionView, ctx: Context, command: Appr
     decision = Decision([ResponseApproved(response_id=command.response_id, text=command.text or held.text)])
     reply = session.replies.get(command.response_id)
     changed = command.text is not None and command.text != held.text
-    if changed or reply is None or not reply.audio:
-        # New words, or a reply held by a worker that is gone (its audio with it): the model says them.
-        decision.effects += speak(session, command.text or held.text)
-        reply = None
-    else:
-        reply.held = False
-        reply.sent = len(reply.audio)
-        session.playing = reply.id
-        audio = base64.b64encode(bytes(reply.audio)).decode()
-        decision.effects.append(Play(PlayMedia(audio, f"{reply.id}:{reply.sent}")))
-        decision.events.append(replies.ai_response(state, ctx, reply, held.text))
     commands = [(LlmCommand(c.command, c.argument), c.source, c.call_id) for c in held.commands]
+    if changed or reply is None or not reply.audio:
+        # New words, or a reply held by a worker that is gone (its audio with it): the model says
+        # them, and what the reply carried waits until they are heard.
+        decision.effects += speak(session, command.text or held.text)
+        return decision.add(replies.llm_commands(state, session, ctx, None, commands, after_speech=True))
+    reply.held = False
+    reply.sent = len(reply.audio)
+    reply.start_ms = session.stream_ms
+    session.playing = reply.id
+    audio = base64.b64encode(bytes(reply.audio)).decode()
+    decision.effects.append(Play(PlayMedia(audio, f"{reply.id}:{reply.sent}")))
+    decision.effects.append(SaveAudio(reply.id, reply.start_ms, bytes(reply.audio)))
+    decision.events.append(replies.ai_response(state, ctx, reply, held.text))
     return decision.add(replies.llm_commands(state, session, ctx, reply, commands))
 
 
@@ -330,20 +337,19 @@ def _restore(state: CallState, session: SessionView, ctx: Context) -> Decision:
     far, and carry out what the old owner had accepted but not done."""
     if not state.live:
         return Decision()
+    pending = state.pending
+    if pending is not None and pending.command == "end_call":
+        return end(state, session, ctx, "ai_ended", hang_up=True)  # the AI had said goodbye
     decision = Decision()
     if state.media_started and state.agent is not None:
         decision.add(open_session(state, session, ctx, restore=True))
-    pending = state.pending
-    if pending is None or (pending.argument is None and pending.command != "end_call"):
+    if pending is None or pending.argument is None:
         return decision
     match pending.command:
-        case "end_call":
-            return decision.add(end(state, session, ctx, "ai_ended", hang_up=True))
         case "transfer":
-            assert pending.argument is not None
+            session.transfer_in_flight = True
             decision.effects.append(Transfer(pending.argument, "ai"))
         case "press" if not state.awaiting_stream:
-            assert pending.argument is not None
             session.digits_in_flight = True
             decision.effects.append(PlayDigits(pending.argument, "ai", stream_parameters(state)))
     return decision

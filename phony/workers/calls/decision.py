@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from phony.commands.playback import ClearPlayback
 from phony.config import Settings
 from phony.events import EventData
 from phony.events.calls import CallEnded, EndReason, ErrorOccurred
@@ -17,6 +18,7 @@ from phony.workers.calls.effects import (
     HangUp,
     ModelEffect,
     OpenSession,
+    Play,
 )
 from phony.workers.calls.instructions import history_items, session_config, verbatim
 from phony.workers.calls.session_view import SessionView
@@ -72,12 +74,16 @@ def model_lost(state: CallState, session: SessionView, ctx: Context, message: st
     return Decision([error]).add(end(state, session, ctx, "model_error", hang_up=True))
 
 
-def speak(session: SessionView, text: str) -> list[ModelEffect]:
+def speak(session: SessionView, text: str) -> list[ModelEffect | Play]:
     """Make the model say ``text`` word for word, cutting off what it is saying."""
-    effects: list[ModelEffect] = []
+    effects: list[ModelEffect | Play] = []
     current = session.replies.get(session.current or "")
     if current is not None and not current.done:
         effects.append(CancelResponse())
+    playing = session.replies.get(session.playing or "")
+    if playing is not None and playing.played < playing.sent:
+        effects.append(Play(ClearPlayback()))  # what the caller would still hear of it, dropped
+        session.playing = None
     session.verbatim_pending += 1
     effects.append(CreateResponse(verbatim(text)))
     return effects
@@ -88,7 +94,7 @@ def open_session(state: CallState, session: SessionView, ctx: Context, restore: 
     the conversation so far and, when the caller's last turn is unanswered, answers it."""
     assert state.agent is not None
     session.opening, session.open = True, False
-    then: list[ModelEffect] = []
+    then: list[ModelEffect | Play] = []
     items: tuple[dict[str, object], ...] = ()
     if restore:
         items = tuple(history_items(state.transcript))
@@ -97,7 +103,8 @@ def open_session(state: CallState, session: SessionView, ctx: Context, restore: 
     elif state.agent.greeting_message:
         then += speak(session, state.agent.greeting_message)
     config = session_config(ctx.settings, state.agent, state)
-    return Decision([], [OpenSession(state.agent.model, config, items, tuple(then))])
+    model_then = tuple(e for e in then if not isinstance(e, Play))  # a new session: nothing playing
+    return Decision([], [OpenSession(state.agent.model, config, items, model_then)])
 
 
 def stream_parameters(state: CallState) -> dict[str, str]:

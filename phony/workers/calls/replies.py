@@ -104,6 +104,9 @@ def reply_created(state: CallState, session: SessionView, event: ResponseCreated
     held = bool(state.agent and state.agent.require_approval and not is_verbatim)
     session.replies[event.response_id] = Reply(id=event.response_id, held=held, verbatim=is_verbatim)
     session.current = event.response_id
+    if is_verbatim and session.after_speech:
+        # Commands of an approved reply whose words the model is saying now: once they are heard.
+        session.after_heard[event.response_id], session.after_speech = session.after_speech, []
     return Decision()
 
 
@@ -117,8 +120,8 @@ def output_item(session: SessionView, event: OutputItemAdded) -> Decision:
 def audio_delta(session: SessionView, ctx: Context, event: AudioDelta) -> Decision:
     """The hot path: a model audio delta goes to the caller as it came, followed by its mark."""
     reply = session.reply(event.response_id)
-    if reply is None:
-        return Decision()
+    if reply is None or reply.interrupted:
+        return Decision()  # not this session's, or the caller barged in: the rest is not played
     first = not reply.audio
     audio = base64.b64decode(event.delta)
     reply.audio += audio
@@ -158,6 +161,7 @@ def function_call(session: SessionView, event: FunctionCallDone) -> Decision:
         except json.JSONDecodeError:
             arguments = {}
         reply.tools.append((event.name, event.call_id, arguments if isinstance(arguments, dict) else {}))
+        session.call_ids.add(event.call_id)
     return Decision()
 
 
@@ -195,19 +199,32 @@ def reply_done(state: CallState, session: SessionView, ctx: Context, event: Resp
     reply.interrupted = reply.interrupted or event.status == "cancelled"
     text, markers = extract_markers(reply.transcript or reply.text)
     decision = Decision()
-    if reply.audio:
-        decision.effects.append(SaveAudio(reply.id, reply.start_ms, bytes(reply.audio)))
-    if reply.held and event.status == "completed":
-        # Its words and its commands wait for the supervisor; the caller hears the hold line.
+    if reply.held:
+        if event.status != "completed":
+            return decision  # cut short before anyone approved it: nothing of it happens
+        # Its words and its commands wait for the supervisor; the caller hears the hold line. (Its
+        # audio is stored once approved, where the caller hears it.)
         held = held_commands(reply, markers)
         decision.events.append(ResponsePendingApproval(response_id=reply.id, text=text, commands=held))
         decision.effects += speak(session, HOLD_LINE)
         return decision
+    if reply.audio:
+        decision.effects.append(SaveAudio(reply.id, reply.start_ms, bytes(reply.audio)))
+    if reply.id in session.after_heard:
+        decision.add(_await_heard(state, session, ctx, reply))
     if text or reply.audio:
         decision.events.append(ai_response(state, ctx, reply, text))
     commands: list[tuple[LlmCommand, Source, str | None]] = [(c, "tool", i) for c, i in _tools(reply)]
     commands += [(c, "marker", None) for c in markers]
     return decision.add(llm_commands(state, session, ctx, reply, commands))
+
+
+def _await_heard(state: CallState, session: SessionView, ctx: Context, reply: Reply) -> Decision:
+    """What waits for ``reply`` to be heard: now if it has been, else when it is (bounded)."""
+    if reply.heard_all:
+        return heard(state, session, ctx, reply.id)
+    bound = (reply.sent - reply.played) / BYTES_PER_S + HEARD_GRACE_S
+    return Decision([], [After(max(0.1, bound), HeardDeadline(reply.id))])
 
 
 def _tools(reply: Reply) -> list[tuple[LlmCommand, str | None]]:
@@ -230,10 +247,12 @@ def llm_commands(
     ctx: Context,
     reply: Reply | None,
     commands: list[tuple[LlmCommand, Source, str | None]],
+    after_speech: bool = False,
 ) -> Decision:
     """The commands a reply carried (tools first, then markers): each recorded as
     ``command.executed``, refused with the model told why, or carried out once the caller has heard
-    the reply."""
+    the reply (``after_speech``: once the words the model is about to say are heard). A function call
+    of an earlier session (before a takeover) cannot be answered: the model is told in a message."""
     decision = Decision()
     refusals = state.refusals
     for command, source, call_id in commands:
@@ -242,8 +261,9 @@ def llm_commands(
         if reason is not None:
             refusals += 1
             decision.events.append(executed.model_copy(update={"accepted": False, "reason": reason}))
-            decision.effects += _tool_output(call_id, {"ok": False, "error": reason})
-            if call_id is not None and refusals <= MAX_SPOKEN_REFUSALS:
+            told = _tool_output(session, call_id, {"ok": False, "error": reason})
+            decision.effects += told
+            if told and refusals <= MAX_SPOKEN_REFUSALS:
                 decision.effects.append(CreateResponse())
             continue
         decision.events.append(executed)
@@ -252,8 +272,11 @@ def llm_commands(
             decision.events.append(ClarificationRequested(question=question, call_id=call_id))
             decision.effects.append(UpdateSession(paused_replies(ctx.settings, True)))
             continue
-        decision.effects += _tool_output(call_id, {"ok": True})
-        decision.add(defer(state, session, ctx, reply, Deferred(command, call_id)))
+        decision.effects += _tool_output(session, call_id, {"ok": True})
+        if after_speech:
+            session.after_speech.append(Deferred(command, call_id))
+        else:
+            decision.add(defer(state, session, ctx, reply, Deferred(command, call_id)))
     return decision
 
 
@@ -266,8 +289,8 @@ def _refusal(state: CallState, command: LlmCommand) -> str | None:
     return None
 
 
-def _tool_output(call_id: str | None, output: dict[str, object]) -> list[Effect]:
-    if call_id is None:
+def _tool_output(session: SessionView, call_id: str | None, output: dict[str, object]) -> list[Effect]:
+    if call_id is None or call_id not in session.call_ids:
         return []
     return [AddItem({"type": "function_call_output", "call_id": call_id, "output": json.dumps(output)})]
 
@@ -302,6 +325,7 @@ def carry_out(state: CallState, session: SessionView, ctx: Context, deferred: De
         case "end_call":
             return end(state, session, ctx, "ai_ended", hang_up=True)
         case "transfer" if command.argument:
+            session.transfer_in_flight = True
             return Decision([], [Transfer(command.argument, "ai")])
         case "press" if command.argument:
             session.digits_in_flight = True

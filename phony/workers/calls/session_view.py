@@ -57,6 +57,9 @@ class SessionView:
     speech_stopped_at: float | None = None  # monotonic time the caller last stopped speaking
     stream_ms: int = 0  # caller-stream time of the latest caller frame
     digits_in_flight: bool = False  # Twilio is replacing the stream after DTMF
+    transfer_in_flight: bool = False  # Twilio is dialling the transfer target (the stream will stop)
+    call_ids: set[str] = field(default_factory=set)  # function calls this session made (answerable)
+    after_speech: list[Deferred] = field(default_factory=list)  # wait for the next words we have said
     after_heard: dict[str, list[Deferred]] = field(default_factory=dict)  # reply id -> commands
     ending: bool = False  # an end is decided (its event may not be folded yet)
 

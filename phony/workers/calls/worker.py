@@ -164,6 +164,7 @@ class CallWorker:
                 if actor is not None:
                     actor.post(Restore())
                     live += 1
+        self.deps.writer.snapshot_if_due(partition)  # after a long tail (or the whole log): save it
         log.info("partition %d taken over: %d aggregates, %d live calls", partition, len(ids), live)
 
     async def give_up(self, partition: int) -> None:
@@ -172,6 +173,8 @@ class CallWorker:
         for actor in actors:
             del self.actors[actor.sid]
         await asyncio.gather(*(a.stop(drain=False) for a in actors), return_exceptions=True)
+        if partition in self.tokens and partition not in self._lost:
+            await self.deps.writer.snapshot(partition)  # its next owner then reads a short tail
         await self.deps.writer.disown(partition)
         token = self.tokens.pop(partition, None)
         if token is not None and partition not in self._lost:
