@@ -33,6 +33,9 @@ def _settings(port: int | None = None) -> Settings:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is noise here
+    from phony.events.kafka_logs import quiet_kafka_client_logs
+
+    quiet_kafka_client_logs()  # a broker outage would log thousands of lines a second
     return settings
 
 

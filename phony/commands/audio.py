@@ -3,7 +3,9 @@ producer the edge sends them with.
 
 The hot path: one message per 20 ms frame per call. The edge writes these without pydantic and
 without decoding the base64 payload (the model takes base64 μ-law as Twilio sends it), on a bare
-aiokafka producer (no headers, no codec), keyed by the call so they land on the call's partition.
+aiokafka producer (no headers, no codec; a :class:`~phony.events.producer.HealingProducer`, so a broker
+restart costs the frames sent meanwhile, not the call), keyed by the call so they land on the call's
+partition.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from aiokafka import AIOKafkaProducer
-
 from phony.config import Settings
-from phony.events.log import Topics, make_producer, partition_for
+from phony.events.log import Topics, audio_producer_options, partition_for
+from phony.events.producer import HealingProducer
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +54,26 @@ def call_partition(call_sid: str, partitions: int) -> int:
 
 class AudioProducer:
     """Sends audio messages to the audio topic without waiting for each acknowledgement: the producer
-    keeps order per partition (idempotent), and a frame lost with a dying edge is a 20 ms gap."""
+    keeps order per partition (idempotent), and a frame lost with a dying edge, or refused while the
+    broker restarts, is a 20 ms gap (counted in ``producer.errors``, not logged one by one)."""
 
     def __init__(self, settings: Settings) -> None:
         self._topic = Topics.of(settings).audio
         self._partitions = settings.partitions
-        self._producer: AIOKafkaProducer = make_producer(settings, "edge-audio", settings.audio_linger_ms)
+        self.producer = HealingProducer(
+            settings, "edge-audio", **audio_producer_options(settings.audio_linger_ms)
+        )
 
     async def start(self) -> None:
-        await self._producer.start()
+        """Start the producer (raises ``KafkaError`` when Kafka is unreachable)."""
+        await self.producer.start()
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        """Flush and close the producer."""
+        await self.producer.stop()
 
     async def send(self, frame: AudioFrame) -> None:
         """Queue ``frame`` for the broker (raises ``KafkaError`` when the producer cannot take it)."""
         key = frame.call_sid.encode()
         partition = call_partition(frame.call_sid, self._partitions)
-        await self._producer.send(self._topic, frame.encode(), key=key, partition=partition)
+        await self.producer.send(self._topic, frame.encode(), key, partition)

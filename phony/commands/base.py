@@ -19,6 +19,10 @@ class Command(BaseModel):
     tenant_id: str
     aggregate_id: str
     issued_at: datetime = Field(default_factory=utcnow)
+    # Set by a sender that answers someone within a bound (a REST write, an override): a record of
+    # this command appended later than this was answered as failed, so it is never carried out (see
+    # phony.commands.expiry). None for commands that must be carried out however late they arrive.
+    append_by: datetime | None = None
 
 
 class CommandOutcome(BaseModel):

@@ -1,8 +1,10 @@
 """The command bus: publish a command durably on Kafka and, for REST writes, wait until its result
 is projected (read-your-writes) or refused.
 
-Outcomes come back on one Redis channel per deployment; each edge process listens once and hands
-each outcome to the request waiting for it.
+Commands go out on the bus's own :class:`~phony.events.producer.HealingProducer`, so a write waits
+for Kafka no longer than ``PHONY_KAFKA_WRITE_TIMEOUT_S`` and a producer a broker restart left unusable
+is replaced. Outcomes come back on one Redis channel per deployment; each edge process listens once and
+hands each outcome to the request waiting for it.
 """
 
 from __future__ import annotations
@@ -11,18 +13,29 @@ import asyncio
 import contextlib
 import logging
 
-from faststream.kafka import KafkaBroker
+from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
 from phony.commands.base import Command, CommandOutcome
+from phony.commands.expiry import expired, with_deadline
 from phony.config import Settings
 from phony.events.log import Topics
+from phony.events.producer import HealingProducer
 
 log = logging.getLogger(__name__)
 
 
 class CommandTimeout(Exception):
     """The command is on the log but its result was not projected in time."""
+
+
+class CommandNotWritten(KafkaError):  # type: ignore[misc]  # aiokafka is untyped
+    """Kafka did not take the command within the bound: it is not carried out (it is not on the log,
+    or it reached the log after its ``append_by`` and the worker drops it), so retrying is safe."""
+
+    def __init__(self, command_id: str, reason: str) -> None:
+        super().__init__(f"command {command_id} not written: {reason}")
+        self.command_id = command_id
 
 
 class CommandRejected(Exception):
@@ -41,17 +54,24 @@ def outcome_channel(settings: Settings) -> str:
 class CommandBus:
     """Sends commands; ``execute`` also waits for their outcome."""
 
-    def __init__(self, settings: Settings, broker: KafkaBroker, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
         self._settings = settings
-        self._broker = broker
+        self._producer = HealingProducer(settings, "edge-commands")
         self._redis = redis
         self._topics = Topics.of(settings)
         self._waiting: dict[str, asyncio.Future[CommandOutcome]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
+    @property
+    def producer(self) -> HealingProducer:
+        """The producer commands go out on (its error counts and replacements)."""
+        return self._producer
+
     async def start(self) -> None:
-        """Subscribe to outcomes (before any command is sent, so none is missed)."""
+        """Start the producer (raises ``KafkaError`` when Kafka is unreachable) and subscribe to
+        outcomes (before any command is sent, so none is missed)."""
+        await self._producer.start()
         self._listener = asyncio.create_task(self._listen(), name="command-outcomes")
         try:
             await asyncio.wait_for(self._subscribed.wait(), timeout=5)
@@ -60,10 +80,12 @@ class CommandBus:
             log.warning("Redis unreachable at start-up; command outcomes will follow when it is back")
 
     async def stop(self) -> None:
+        """Stop listening for outcomes; flush and close the producer."""
         if self._listener:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+        await self._producer.stop()
 
     async def _listen(self) -> None:
         while True:
@@ -86,16 +108,36 @@ class CommandBus:
             future.set_result(outcome)
 
     async def send(self, command: Command, topic: str | None = None) -> None:
-        """Publish ``command`` keyed by its aggregate and wait for Kafka's acknowledgement (acks=all)."""
-        await self._broker.publish(
+        """Publish ``command`` for a caller waiting on the answer: return once Kafka acknowledged it
+        (acks=all) within ``PHONY_KAFKA_WRITE_TIMEOUT_S`` and appended it before its ``append_by``,
+        else raise :class:`CommandNotWritten`, and then it is never carried out."""
+        stamped = with_deadline(command, self._settings)
+        try:
+            metadata = await self._producer.send_and_wait(
+                topic or self._topics.commands,
+                stamped.model_dump_json().encode(),
+                key=command.aggregate_id.encode(),
+                timeout_s=self._settings.kafka_write_timeout_s,
+            )
+        except KafkaError as exc:
+            raise CommandNotWritten(command.id, str(exc)) from exc
+        if expired(stamped, metadata.timestamp):  # acknowledged, but the worker will drop it
+            raise CommandNotWritten(command.id, "appended after its deadline")
+
+    async def deliver(self, command: Command) -> None:
+        """Publish a fact reported from outside (Twilio's call status, the media stream) that must be
+        carried out however late it lands: no deadline, and wait for Kafka as long as it takes."""
+        await self._producer.send_and_wait(
+            self._topics.commands,
             command.model_dump_json().encode(),
-            topic or self._topics.commands,
             key=command.aggregate_id.encode(),
+            timeout_s=None,
         )
 
     async def execute(self, command: Command) -> CommandOutcome:
-        """Send ``command`` and wait until its result is projected; raise ``CommandRejected`` when
-        the worker refused it, ``CommandTimeout`` when the wait exceeds the configured bound."""
+        """Send ``command`` and wait until its result is projected; raise ``CommandNotWritten`` when
+        Kafka did not take it in time, ``CommandRejected`` when the worker refused it,
+        ``CommandTimeout`` when the wait for the projection exceeds its bound."""
         future: asyncio.Future[CommandOutcome] = asyncio.get_running_loop().create_future()
         self._waiting[command.id] = future
         try:

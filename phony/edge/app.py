@@ -48,7 +48,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
             broker = make_broker(settings, "edge")
             await broker.start()
             stack.push_async_callback(broker.stop)
-            bus = CommandBus(settings, broker, redis)
+            bus = CommandBus(settings, redis)
             await bus.start()
             stack.push_async_callback(bus.stop)
             audio = AudioProducer(settings)

@@ -15,7 +15,7 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from phony.commands import CommandRejected, CommandTimeout
+from phony.commands import CommandNotWritten, CommandRejected, CommandTimeout
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,16 @@ def install_error_handlers(app: FastAPI) -> None:
             503,
             "the request was accepted but its result was not stored in time; retry the read later",
             details={"command_id": str(exc)},
+        )
+
+    @app.exception_handler(CommandNotWritten)
+    async def _not_written(_: Request, exc: CommandNotWritten) -> JSONResponse:
+        log.warning("%s", exc)
+        return error_response(
+            503,
+            "Kafka did not take the request in time; it was not carried out and may be retried",
+            details={"dependency": "kafka", "command_id": exc.command_id},
+            headers={"Retry-After": "1"},
         )
 
     async def _dependency(_: Request, exc: Exception) -> JSONResponse:

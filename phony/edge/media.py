@@ -157,7 +157,7 @@ class MediaBridge:
             case Mark() if self.call_sid:
                 await self._send_audio(AudioFrame("m", self.call_sid, 0, parsed.mark.name))
             case Dtmf() if self.call_sid:
-                await self.ctx.bus.send(
+                await self.ctx.bus.deliver(
                     ReceiveDigit(
                         tenant_id=self.tenant_id, aggregate_id=self.call_sid, digit=parsed.dtmf.digit
                     )
@@ -199,7 +199,7 @@ class MediaBridge:
         ready = asyncio.Event()
         self._forwarder = asyncio.create_task(self._forward(ready), name=f"media-out-{start.callSid}")
         await ready.wait()
-        await self.ctx.bus.send(
+        await self.ctx.bus.deliver(
             StartMedia(
                 tenant_id=self.tenant_id,
                 aggregate_id=start.callSid,
@@ -259,7 +259,7 @@ class MediaBridge:
         if self.call_sid is None or kind in self._reported:
             return
         self._reported.add(kind)
-        with contextlib.suppress(KafkaError):  # recording the problem must not end the call
+        with contextlib.suppress(KafkaError):  # recording the problem must not end or stall the call
             await self.ctx.bus.send(
                 RecordError(
                     tenant_id=self.tenant_id,
@@ -276,6 +276,6 @@ class MediaBridge:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._forwarder
         if self.call_sid and self.stream_sid:
-            await self.ctx.bus.send(
+            await self.ctx.bus.deliver(
                 StopMedia(tenant_id=self.tenant_id, aggregate_id=self.call_sid, stream_sid=self.stream_sid)
             )

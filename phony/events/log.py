@@ -1,6 +1,7 @@
 """The event log on Kafka: topics, the producer settings every writer uses, and replay.
 
-This is the one module of ``phony.events`` that knows Kafka; the rest is plain data.
+This module, ``phony.events.producer`` (the producer the edge's writers use) and
+``phony.events.kafka_logs`` are the ones of ``phony.events`` that know Kafka; the rest is plain data.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 from faststream.kafka import KafkaBroker
@@ -67,22 +69,20 @@ def make_broker(settings: Settings, client_id: str) -> KafkaBroker:
 AUDIO_BATCH_BYTES = 512 * 1024
 
 
-def make_producer(settings: Settings, client_id: str, linger_ms: int = 0) -> AIOKafkaProducer:
-    """A bare aiokafka producer with the :data:`PRODUCER_OPTIONS`, for the audio hot path: FastStream's
-    publish adds headers, a codec and middlewares per message that a 20 ms frame does not need.
-    ``linger_ms`` lets it wait that long to put more frames in one request.
+def audio_producer_options(linger_ms: int = 0) -> dict[str, Any]:
+    """What the audio hot path's producer sets beyond :data:`PRODUCER_OPTIONS` (it is a bare aiokafka
+    producer: FastStream's publish adds headers, a codec and middlewares per message that a 20 ms frame
+    does not need). ``linger_ms`` lets it wait that long to put more frames in one request.
 
     An idempotent aiokafka producer has one batch in flight per partition, and a full batch makes
     ``send`` wait for the one before it: with the default 16 KB a partition carried about one round
     trip's worth of 60 frames, and at 200 calls the edge's sends waited whole seconds. Batches of up to
     :data:`AUDIO_BATCH_BYTES` take what arrives during a round trip."""
-    options = {
-        **PRODUCER_OPTIONS,
+    return {
         "linger_ms": linger_ms,
         "max_batch_size": AUDIO_BATCH_BYTES,
         "max_request_size": 2 * AUDIO_BATCH_BYTES,
     }
-    return AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id=client_id, **options)
 
 
 @dataclass(frozen=True)
@@ -104,14 +104,21 @@ async def raw_records(message: StreamMessage[Any], _default: Any) -> Records:
     return Records(raw if isinstance(raw, tuple) else (raw,), message)
 
 
+# A command's record carries the broker's append time, which the edge and the worker both read to
+# decide whether it came in time to count (phony.commands.expiry).
+COMMANDS_TOPIC_CONFIG = {"message.timestamp.type": "LogAppendTime"}
+DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a setting made for the topic itself
+
+
 async def ensure_topics(settings: Settings) -> None:
-    """Create the topics with the configured partition counts (a no-op when they exist)."""
+    """Create the topics with the configured partition counts (a no-op when they exist), and give an
+    older commands topic its :data:`COMMANDS_TOPIC_CONFIG`."""
     topics = Topics.of(settings)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         wanted = [
-            NewTopic(topics.commands, settings.partitions, 1),
+            NewTopic(topics.commands, settings.partitions, 1, topic_configs=COMMANDS_TOPIC_CONFIG),
             NewTopic(
                 topics.audio,
                 settings.partitions,
@@ -125,8 +132,28 @@ async def ensure_topics(settings: Settings) -> None:
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
                 await admin.create_topics(missing)
+        if topics.commands in existing:
+            await _configure(admin, topics.commands, COMMANDS_TOPIC_CONFIG)
     finally:
         await admin.close()
+
+
+async def _configure(admin: AIOKafkaAdminClient, topic: str, wanted: dict[str, str]) -> None:
+    """Set ``wanted`` on an existing ``topic``, keeping its other settings: AlterConfigs (aiokafka has
+    no incremental variant) replaces every setting made for the topic."""
+    [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    entries = response.resources[0][4]
+    current = {e[0]: e[1] for e in entries if e[3] == DYNAMIC_TOPIC_CONFIG}
+    values = {e[0]: e[1] for e in entries}
+    if all(values.get(k) == v for k, v in wanted.items()):
+        return
+    log.warning("topic %s: setting %s", topic, wanted)
+    [altered] = await admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic, {**current, **wanted})]
+    )
+    for error_code, message, *_ in altered.resources:
+        if error_code:  # not fatal: the topic works, only late commands are not told apart
+            log.error("topic %s: could not set %s: error %s %s", topic, wanted, error_code, message)
 
 
 @dataclass(frozen=True)

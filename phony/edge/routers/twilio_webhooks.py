@@ -96,7 +96,8 @@ async def status_callback(request: Request, ctx: Ctx) -> Response:
     _required(form, "CallSid", "CallStatus")
     duration = form.get("CallDuration")
     sequence = form.get("SequenceNumber")
-    await ctx.bus.send(
+    # Twilio does not resend a status callback: it is carried out however late Kafka takes it.
+    await ctx.bus.deliver(
         UpdateCallStatus(
             tenant_id="",
             aggregate_id=form["CallSid"],
