@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from phony.commands.audio import AudioFrame
@@ -38,6 +39,7 @@ from phony.edge.context import EdgeContext
 log = logging.getLogger(__name__)
 
 RELISTEN_S = 0.5
+READY_WAIT_S = 5.0
 
 
 class _Loose(BaseModel):
@@ -198,7 +200,9 @@ class MediaBridge:
         # Listen for the call's audio before the worker can produce any (the greeting comes first).
         ready = asyncio.Event()
         self._forwarder = asyncio.create_task(self._forward(ready), name=f"media-out-{start.callSid}")
-        await ready.wait()
+        # Bounded: with Redis away the call still starts (its audio back follows once Redis is back).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready.wait(), READY_WAIT_S)
         await self.ctx.bus.deliver(
             StartMedia(
                 tenant_id=self.tenant_id,
@@ -220,8 +224,9 @@ class MediaBridge:
                     ready.set()
                     while (message := await feed.get()) is not None:
                         await self._deliver(message)
-            except HubUnavailable:
-                log.warning("call %s: cannot listen for its audio yet", self.call_sid)
+            except (HubUnavailable, RedisError, OSError) as exc:
+                # Redis is away: keep trying until it is back (the call itself goes on meanwhile).
+                log.warning("call %s: cannot listen for its audio yet (%r)", self.call_sid, exc)
             if feed.reason == "shutdown":
                 return
             await asyncio.sleep(RELISTEN_S)
