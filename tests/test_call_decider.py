@@ -248,6 +248,7 @@ class Case:
     events: Sequence[object] | None = ()  # None: not checked here (the test asserts what matters)
     effects: Sequence[object] | None = ()
     act_first: bool = False
+    refused: str | None = None  # the refusal's code, when the command is refused
 
 
 def _shape(actual: Sequence[object], expected: Sequence[object]) -> list[object]:
@@ -270,6 +271,7 @@ def run_test(case: Case) -> tuple[Call, Decision]:
     if case.effects is not None:
         assert _shape(decision.effects, case.effects) == list(case.effects)
     assert decision.act_first is case.act_first
+    assert (decision.refusal.code if decision.refusal else None) == case.refused
     return call, decision
 
 
@@ -1079,22 +1081,18 @@ APPROVALS = params(
         effects=[CreateResponse(verbatim(HELD_WORDS))],
     ),
     Case(
-        "approve_of_a_reply_not_held_is_refused_not_pending",
+        "approve_of_a_reply_not_held_is_refused_as_a_conflict",
         given=live(APPROVAL),
         before=OPEN,
         when=command(ApproveResponse, response_id="r9"),
-        events=[
-            ErrorOccurred(
-                error_type="supervisor", message="no response r9 is waiting for approval", code="NOT_PENDING"
-            )
-        ],
+        refused="CONFLICT",
     ),
     Case(
         "approve_twice_is_refused_the_second_time",
         given=live(APPROVAL),
         before=[*OPEN, *reply("r1", HELD_WORDS), done("r1"), command(ApproveResponse, response_id="r1")],
         when=command(ApproveResponse, response_id="r1"),
-        events=[ErrorOccurred],
+        refused="CONFLICT",
     ),
 )
 
@@ -1618,3 +1616,15 @@ def test_a_held_reply_is_saved_in_the_recording_where_the_caller_hears_it() -> N
     )
     saved = [e.start_ms for d in call.history for e in d.effects if isinstance(e, SaveAudio)]
     assert saved == [15_000]
+
+
+def test_a_clarification_nobody_asked_for_is_refused_as_a_conflict() -> None:
+    run_test(
+        Case(
+            "clarification_nobody_asked_for",
+            given=live(),
+            before=OPEN,
+            when=command(AnswerClarification, response="yes"),
+            refused="CONFLICT",
+        )
+    )

@@ -89,10 +89,12 @@ async def _send(
     call_sid: str,
     command: Callable[[str], Command],
     message: str,
-    check: Callable[[dict[str, Any]], None] | None = None,
+    check: Callable[[dict[str, Any]], bool] | None = None,
 ) -> OverrideResult:
-    """Send ``command(tenant_id)`` to a live call of the caller's tenant, once ``check`` (if any)
-    accepts the call as projected: what a supervisor saw on the events stream is already there.
+    """Send ``command(tenant_id)`` to a live call of the caller's tenant. With a ``check`` (is there
+    something to answer or approve?), a call whose projection says yes gets the command at once; one
+    whose projection says no may only lag the log (the AI has just asked), so the worker, which holds
+    the call's state, decides: the request waits for its answer, 409 ``CONFLICT`` if it refuses.
     Refusals come in the order of every other route: 401/403, 429, then 404 and 409."""
     principal, call = await _caller_and_call(authorization, call_sid)
     await count_request(ctx, principal, "calls")
@@ -100,28 +102,20 @@ async def _send(
         raise ApiError(404, "call not found", details={"callSid": call_sid})
     if call.get("ended_at") is not None:
         raise ApiError(404, "call has ended", details={"callSid": call_sid, "status": call.get("status")})
-    if check is not None:
-        check(call)
+    if check is not None and not check(call):
+        await ctx.bus.execute(command(principal.tenant_id))
+        return OverrideResult(success=True, message=message)
     await ctx.bus.send(command(principal.tenant_id))
     return OverrideResult(success=True, message=message)
 
 
-def _asked(call: dict[str, Any]) -> None:
-    if call.get("open_question") is None:
-        raise ApiError(
-            409, "the AI has asked nothing: no clarification is pending", details={"callSid": call["_id"]}
-        )
+def _asked(call: dict[str, Any]) -> bool:
+    return call.get("open_question") is not None
 
 
-def _held(response_id: str) -> Callable[[dict[str, Any]], None]:
-    def check(call: dict[str, Any]) -> None:
-        awaiting = call.get("awaiting_approval") or []
-        if response_id not in awaiting:
-            raise ApiError(
-                409,
-                "that response is not awaiting approval",
-                details={"callSid": call["_id"], "response_id": response_id, "awaiting_approval": awaiting},
-            )
+def _held(response_id: str) -> Callable[[dict[str, Any]], bool]:
+    def check(call: dict[str, Any]) -> bool:
+        return response_id in (call.get("awaiting_approval") or [])
 
     return check
 

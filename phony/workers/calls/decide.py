@@ -266,6 +266,9 @@ def _supervise(state: CallState, session: SessionView, ctx: Context, input: Call
 
 
 def _answer(state: CallState, session: SessionView, ctx: Context, command: AnswerClarification) -> Decision:
+    if state.clarification is None:
+        message = "the AI has asked nothing: no clarification is pending"
+        return Decision.refuse("CONFLICT", 409, message, callSid=ctx.call_sid)
     call_id = state.clarification_call_id
     effects: list[Effect] = [UpdateSession(paused_replies(ctx.settings, False))]
     if call_id and call_id in session.call_ids:
@@ -286,8 +289,14 @@ def _json(text: str) -> str:
 def _approve(state: CallState, session: SessionView, ctx: Context, command: ApproveResponse) -> Decision:
     held = state.held.get(command.response_id)
     if held is None:
-        message = f"no response {command.response_id} is waiting for approval"
-        return Decision([ErrorOccurred(error_type="supervisor", message=message, code="NOT_PENDING")])
+        return Decision.refuse(
+            "CONFLICT",
+            409,
+            "that response is not awaiting approval",
+            callSid=ctx.call_sid,
+            response_id=command.response_id,
+            awaiting_approval=sorted(state.held),
+        )
     decision = Decision([ResponseApproved(response_id=command.response_id, text=command.text or held.text)])
     reply = session.replies.get(command.response_id)
     changed = command.text is not None and command.text != held.text

@@ -23,6 +23,7 @@ from phony.workers.calls.effects import (
 from phony.workers.calls.instructions import history_items, session_config, verbatim
 from phony.workers.calls.session_view import SessionView
 from phony.workers.calls.state import CallState, duration_s
+from phony.workers.decisions import Refusal
 
 HOLD_LINE = "One moment please."
 
@@ -48,6 +49,11 @@ class Decision:
     events: list[EventData] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     act_first: bool = False
+    refusal: Refusal | None = None  # the command is refused: its sender is told, nothing happens
+
+    @classmethod
+    def refuse(cls, code: str, status: int, message: str, **details: object) -> Decision:
+        return cls(refusal=Refusal(code, status, message, **details))
 
     def add(self, other: Decision) -> Decision:
         self.events += other.events
