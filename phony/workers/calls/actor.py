@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from phony.commands import tell_applied
+from phony.commands import publish_outcome, tell_applied
 from phony.commands.audio import AudioFrame
 from phony.commands.base import Command
 from phony.config import Settings
@@ -29,6 +29,7 @@ from phony.workers.calls.executor import CallExecutor, ExecutorDeps
 from phony.workers.calls.inputs import CallInput, MarkPlayed
 from phony.workers.calls.session_view import SessionView
 from phony.workers.calls.state import CallState
+from phony.workers.decisions import rejected
 from phony.workers.partition_writer import AppendFailed, OwnershipLost
 from phony.workers.store import AggregateStore
 from phony.workers.writer import EventWriter
@@ -106,8 +107,8 @@ class CallActor:
                 self._settle(done, exc)
             else:
                 self._settle(done, None)
-            if self._inbox.empty() and self.state.ended:
-                self._on_idle(self)
+            if self._inbox.empty() and not self.state.live:
+                self._on_idle(self)  # ended, or a command for a call that does not exist
 
     @staticmethod
     def _settle(done: asyncio.Future[None] | None, exc: BaseException | None) -> None:
@@ -133,6 +134,12 @@ class CallActor:
             await self.executor.run(decision.effects)
 
     async def _append(self, state: CallState, decision: Decision, command: Command | None) -> None:
+        if decision.refusal is not None and command is not None:
+            with contextlib.suppress(RedisError, OSError):  # the sender may have stopped waiting
+                await publish_outcome(
+                    self.deps.redis, self.deps.settings, rejected(command, decision.refusal)
+                )
+            return
         if not decision.events:
             if command is not None:
                 await self._tell_applied(command)
