@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 import uuid
 from collections import Counter
@@ -25,6 +26,7 @@ from aiokafka.structs import RecordMetadata, TopicPartition
 
 from phony.commands import decode_command, expired
 from phony.commands.agents import CreateAgent
+from phony.commands.audio import call_partition
 from phony.commands.calls import SendText
 from phony.commands.expiry import cutoff_s, with_deadline
 from phony.config import Settings
@@ -32,8 +34,8 @@ from phony.events.kafka_logs import quiet_kafka_client_logs
 from phony.events.log import Topics, ensure_topics, read_log
 from phony.events.producer import HealingProducer
 from phony.sim.twilio import TwilioSim
-from tests.calls import ring
-from tests.deployment import owned_partitions, tenant_on
+from tests.calls import call_events, ring, wait_for_event
+from tests.deployment import log_problems, owned_partitions, tenant_on
 from tests.private_kafka import PrivateKafka, available, create_topic, private_kafka, read_topic
 from tests.support import PhonyProcess, Servers, SimEnv, agent_body, drop_namespace, eventually, phony_env
 
@@ -378,3 +380,48 @@ async def test_writes_during_a_broker_restart_answer_in_time_and_the_log_holds_w
         f"{sorted(m for m in refused if m in on_log)}; carried out: {sorted(m for m in refused if events[m])}"
     )
     assert sorted(m for m in refused if events[m]) == []  # the worker dropped those that came late
+
+
+async def test_a_live_call_goes_on_after_a_broker_restart_and_new_calls_work_on_every_partition(
+    deployment: tuple[PhonyProcess, Settings], kafka: PrivateKafka, twilio_sim: TwilioSim
+) -> None:
+    edge, settings = deployment
+    async with tenant_on(edge) as tenant:
+        live = await ring(tenant, twilio_sim, edge, "hold", settings, require_approval=False)
+        await wait_for_event(settings, live.call.sid, "ai.response", within=60)
+
+        await kafka.restart(signal.SIGKILL)
+        back_at = time.monotonic()
+
+        async def heard_since() -> float | None:
+            return live.call.first_ai_audio_after(back_at)
+
+        heard = await eventually(heard_since, lambda t: t is not None, within=90, interval=0.2)
+        assert heard is not None
+        print(f"caller heard the AI again {heard - back_at:.2f} s after the broker was back")
+        last = (await call_events(settings, live.call.sid))[-1].seq
+
+        async def replies_after() -> list[int]:
+            return [e.seq for e in await call_events(settings, live.call.sid) if e.type == "ai.response"]
+
+        await eventually(replies_after, lambda seqs: any(s > last for s in seqs), within=60)
+
+        # New calls after the restart, until every partition has one that hears and is heard.
+        calls = [live]
+        working: set[int] = set()
+        for _ in range(12):
+            if working == set(range(PARTITIONS)):
+                break
+            new = await ring(tenant, twilio_sim, edge, "hold", settings, require_approval=False)
+            calls.append(new)
+            events = await wait_for_event(settings, new.call.sid, "speech.detected", within=60)
+            assert [e for e in events if e.type == "ai.response"], "no greeting on a call after the restart"
+            working.add(call_partition(new.call.sid, PARTITIONS))
+        assert working == set(range(PARTITIONS))
+
+        for call in calls:
+            r = await tenant.client.post("/override/end", json={"callSid": call.call.sid})
+            assert r.status_code == 200, r.text
+        for call in calls:
+            events = await wait_for_event(settings, call.call.sid, "call.ended", within=60)
+            assert log_problems(events, tenant.id) == [], call.call.sid
