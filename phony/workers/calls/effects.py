@@ -114,22 +114,4 @@ class After:
     then: Any  # a CallInput (kept loose here to avoid a cycle with inputs)
 
 
-@dataclass(frozen=True, slots=True)
-class TellApplied:
-    """Tell the REST call waiting for ``command_id`` that it is applied (it produced no event)."""
-
-    command_id: str
-
-
-Effect = (
-    OpenSession
-    | CloseSession
-    | ModelEffect
-    | Play
-    | HangUp
-    | Transfer
-    | PlayDigits
-    | SaveAudio
-    | After
-    | TellApplied
-)
+Effect = OpenSession | CloseSession | ModelEffect | Play | HangUp | Transfer | PlayDigits | SaveAudio | After
