@@ -693,6 +693,12 @@ SUPERVISOR = params(
         ],
     ),
     Case(
+        "audio_of_the_reply_a_supervisor_cut_off_is_not_played",
+        given=live(),
+        before=[*OPEN, *reply("r1", "Let me see"), command(SendText, text="Your order ships today.")],
+        when=AudioDelta("r1", "item_r1", b64(AUDIO[:160])),
+    ),
+    Case(
         "text_clears_what_the_caller_has_still_to_hear_of_a_reply_done_streaming",
         given=live(),
         before=[*OPEN, *reply("r1", "We open at nine."), done("r1"), MarkPlayed(f"r1:{HALF}")],
@@ -1010,7 +1016,23 @@ APPROVALS = params(
         before=[*OPEN, *reply("r1", HELD_WORDS), done("r1")],
         when=command(ApproveResponse, response_id="r1", text="One moment, transferring."),
         events=[ResponseApproved(response_id="r1", text="One moment, transferring.")],
-        effects=[CreateResponse(verbatim("One moment, transferring."))],
+        # The hold line was asked for and has not begun: it is cancelled, the new words come instead.
+        effects=[CancelResponse(), CreateResponse(verbatim("One moment, transferring."))],
+    ),
+    Case(
+        "approved_words_asked_before_the_hold_line_began_wait_for_themselves_not_the_hold_line",
+        given=live(APPROVAL),
+        before=[
+            *HELD,
+            done("r1"),
+            command(ApproveResponse, response_id="r1", text=NEW_WORDS),
+            ResponseCreated(response_id="r2"),  # the hold line begins, and is cancelled at once
+            done("r2", "cancelled"),
+            *reply("r3", NEW_WORDS),
+        ],
+        when=done("r3"),
+        events=[said("r3", NEW_WORDS)],
+        effects=[SaveAudio("r3", 0, AUDIO), After(HEARD_BOUND_S, HeardDeadline("r3"))],
     ),
     Case(
         "approve_with_new_words_answers_its_tool_call_and_waits_for_them_to_be_said",

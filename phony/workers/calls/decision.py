@@ -84,13 +84,17 @@ def speak(session: SessionView, text: str) -> list[ModelEffect | Play]:
     """Make the model say ``text`` word for word, cutting off what it is saying."""
     effects: list[ModelEffect | Play] = []
     current = session.replies.get(session.current or "")
-    if current is not None and not current.done:
+    if (current is not None and not current.done) or session.verbatim_pending > 0:
+        # A reply streaming, or words asked for and not yet begun: the model takes client events in
+        # order, so this cancels that one, and the new words do not collide with it.
         effects.append(CancelResponse())
+        if current is not None and not current.done:
+            current.interrupted = True  # what it still streams is not played
     playing = session.replies.get(session.playing or "")
     if playing is not None and playing.played < playing.sent:
         effects.append(Play(ClearPlayback()))  # what the caller would still hear of it, dropped
         session.playing = None
-    session.verbatim_pending += 1
+    session.verbatim_asked += 1
     effects.append(CreateResponse(verbatim(text)))
     return effects
 

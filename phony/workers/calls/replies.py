@@ -100,11 +100,12 @@ def transcript_confidence(logprobs: Any) -> float | None:
 
 def reply_created(state: CallState, session: SessionView, event: ResponseCreated) -> Decision:
     is_verbatim = session.verbatim_pending > 0
-    session.verbatim_pending = max(0, session.verbatim_pending - 1)
+    if is_verbatim:
+        session.verbatim_begun += 1
     held = bool(state.agent and state.agent.require_approval and not is_verbatim)
     session.replies[event.response_id] = Reply(id=event.response_id, held=held, verbatim=is_verbatim)
     session.current = event.response_id
-    if is_verbatim and session.after_speech:
+    if is_verbatim and session.after_speech and session.verbatim_begun == session.after_speech_words:
         # Commands of an approved reply whose words the model is saying now: once they are heard.
         session.after_heard[event.response_id], session.after_speech = session.after_speech, []
     return Decision()
@@ -275,6 +276,7 @@ def llm_commands(
         decision.effects += _tool_output(session, call_id, {"ok": True})
         if after_speech:
             session.after_speech.append(Deferred(command, call_id))
+            session.after_speech_words = session.verbatim_asked  # the words just asked for
         else:
             decision.add(defer(state, session, ctx, reply, Deferred(command, call_id)))
     return decision

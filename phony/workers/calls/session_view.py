@@ -53,15 +53,21 @@ class SessionView:
     replies: dict[str, Reply] = field(default_factory=dict)
     current: str | None = None  # the reply streaming now
     playing: str | None = None  # the reply the caller is hearing
-    verbatim_pending: int = 0  # response.create with words to say, not yet created
+    verbatim_asked: int = 0  # response.create with words to say, sent so far
+    verbatim_begun: int = 0  # ... and created so far (the model takes them in order)
     speech_stopped_at: float | None = None  # monotonic time the caller last stopped speaking
     stream_ms: int = 0  # caller-stream time of the latest caller frame
     digits_in_flight: bool = False  # Twilio is replacing the stream after DTMF
     transfer_in_flight: bool = False  # Twilio is dialling the transfer target (the stream will stop)
     call_ids: set[str] = field(default_factory=set)  # function calls this session made (answerable)
-    after_speech: list[Deferred] = field(default_factory=list)  # wait for the next words we have said
+    after_speech: list[Deferred] = field(default_factory=list)  # wait for these words to be heard:
+    after_speech_words: int = 0  # ... the verbatim_asked-th words
     after_heard: dict[str, list[Deferred]] = field(default_factory=dict)  # reply id -> commands
     ending: bool = False  # an end is decided (its event may not be folded yet)
+
+    @property
+    def verbatim_pending(self) -> int:
+        return self.verbatim_asked - self.verbatim_begun
 
     def reply(self, response_id: str) -> Reply | None:
         """The reply an event names: ``None`` for one this session did not create (a stale event of a
