@@ -8,6 +8,10 @@ second ``seq``, no event with an empty tenant. Readers of the log read committed
 
 Appends that arrive while a transaction is in flight go together in the next one (group commit): a
 transaction costs a few broker round trips whatever it holds.
+
+The same producer writes the partition's snapshots (:mod:`phony.workers.snapshots`), so a fenced
+worker cannot write those either; each goes in a transaction of its own. ``on_commit`` hears of every
+committed batch of events before their appenders resume, with the offset after them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
@@ -25,10 +29,12 @@ from aiokafka.errors import (
     ProducerFenced,
     TransactionalIdAuthorizationFailed,
 )
+from aiokafka.structs import RecordMetadata
 
 from phony.config import Settings
 from phony.events import EventEnvelope
 from phony.events.log import PRODUCER_OPTIONS, Topics
+from phony.workers.snapshot_topic import SnapshotRecord, snapshot_topic
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,13 @@ class AppendFailed(Exception):
     """The broker did not take the events (down, or the transaction failed): nothing was written."""
 
 
+def _quiet(send: asyncio.Future[RecordMetadata]) -> asyncio.Future[RecordMetadata]:
+    """A send's future whose failure is not reported again: a failed transaction fails all its sends,
+    and the transaction's own error says so once (asyncio would log each as never retrieved)."""
+    send.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return send
+
+
 def transactional_id(settings: Settings, partition: int) -> str:
     return f"{settings.topic_prefix}.owner-{partition}"
 
@@ -55,6 +68,7 @@ def transactional_id(settings: Settings, partition: int) -> str:
 class _Pending:
     envelopes: Sequence[EventEnvelope]
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    snapshot: Sequence[SnapshotRecord] = ()  # records for the snapshots topic (then no envelopes)
 
 
 class PartitionWriter:
@@ -69,6 +83,10 @@ class PartitionWriter:
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self.fenced = False
+        self._snapshots = snapshot_topic(settings)
+        # Told of each committed batch of events, and the events offset after it, before the batch's
+        # appenders resume: the store folds it there, so a snapshot taken then has no event missing.
+        self.on_commit: Callable[[Sequence[EventEnvelope], int], None] | None = None
 
     def _new_producer(self) -> AIOKafkaProducer:
         options = {k: v for k, v in PRODUCER_OPTIONS.items() if k != "enable_idempotence"}
@@ -122,15 +140,38 @@ class PartitionWriter:
         self._wake.set()
         await pending.done
 
+    def snapshot(self, records: Sequence[SnapshotRecord]) -> asyncio.Future[None]:
+        """Queue ``records`` for this partition of the snapshots topic; the future is done once they
+        are committed (failed with ``OwnershipLost`` or ``AppendFailed`` as :meth:`append` is)."""
+        pending = _Pending((), snapshot=records)
+        if self.fenced:
+            pending.done.set_exception(OwnershipLost(self.partition))
+        else:
+            self._queue.append(pending)
+            self._wake.set()
+        return pending.done
+
+    def _next_batch(self) -> list[_Pending]:
+        """The next transaction's share of the queue: the appends before the next snapshot, or that
+        snapshot alone (a snapshot that fails must not fail events)."""
+        if self._queue and self._queue[0].snapshot:
+            n = 1
+        else:
+            n = next((i for i, p in enumerate(self._queue) if p.snapshot), len(self._queue))
+        batch, self._queue = self._queue[:n], self._queue[n:]
+        if self._queue:
+            self._wake.set()
+        return batch
+
     async def _flush_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            batch, self._queue = self._queue, []
+            batch = self._next_batch()
             if not batch:
                 continue
             try:
-                await self._commit(batch)
+                next_offset = await self._commit(batch)
             except _FENCED:
                 self.fenced = True
                 log.warning("partition %d: fenced, another worker owns it", self.partition)
@@ -142,26 +183,48 @@ class PartitionWriter:
                 self._fail(batch, AppendFailed(str(exc)))
                 await self._renew()
             else:
+                self._committed(batch, next_offset)
                 for pending in batch:
                     if not pending.done.done():
                         pending.done.set_result(None)
 
-    async def _commit(self, batch: list[_Pending]) -> None:
+    async def _commit(self, batch: list[_Pending]) -> int | None:
+        """Write ``batch`` in one transaction; the events offset after it (None: no events in it)."""
         producer = self._producer
         assert producer is not None
         async with asyncio.timeout(self._settings.kafka_write_timeout_s):
             async with producer.transaction():
                 sends = [
-                    await producer.send(
-                        self._topic,
-                        envelope.to_json(),
-                        key=envelope.aggregate_id.encode(),
-                        partition=self.partition,
+                    _quiet(
+                        await producer.send(
+                            self._topic,
+                            envelope.to_json(),
+                            key=envelope.aggregate_id.encode(),
+                            partition=self.partition,
+                        )
                     )
                     for pending in batch
                     for envelope in pending.envelopes
                 ]
-            await asyncio.gather(*sends)
+                snapshot = [
+                    _quiet(
+                        await producer.send(
+                            self._snapshots, value, key=key, partition=self.partition, headers=list(headers)
+                        )
+                    )
+                    for pending in batch
+                    for key, value, headers in pending.snapshot
+                ]
+            written = await asyncio.gather(*sends, *snapshot)
+        return written[len(sends) - 1].offset + 1 if sends else None
+
+    def _committed(self, batch: list[_Pending], next_offset: int | None) -> None:
+        if self.on_commit is None or next_offset is None:
+            return
+        try:
+            self.on_commit([envelope for pending in batch for envelope in pending.envelopes], next_offset)
+        except Exception:  # the events are committed: their appenders are told so, whatever this did
+            log.exception("partition %d: on_commit failed", self.partition)
 
     def _fail(self, batch: list[_Pending], exc: Exception) -> None:
         for pending in batch:
