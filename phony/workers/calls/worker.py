@@ -113,6 +113,8 @@ class CallWorker:
         state = actor.state
         if state.ended:
             self.deps.store.replace(actor.sid, ended_summary(state))
+        elif not state.exists:
+            self.deps.store.discard(actor.sid)
         task = asyncio.create_task(actor.stop(drain=True), name=f"retire-{actor.sid}")
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
