@@ -2,7 +2,7 @@
 PY      := .venv/bin/python
 STAMP   := .venv/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: up test install services services-down status lint bench
+.PHONY: up test install services services-down status lint bench soak
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
@@ -43,3 +43,8 @@ test: services lint
 
 bench: services
 	@$(PY) bench/rest.py
+
+## Soak (not part of `make test`): 30 simulated calls on the line for 10 minutes on a split
+## deployment; checks memory growth after warm-up and the Kafka log. Options: SOAK_ARGS="--calls 10 --minutes 1".
+soak: services
+	@$(PY) bench/soak.py $(SOAK_ARGS)
