@@ -99,7 +99,7 @@ from phony.workers.calls.model_events import (
     TranscriptDone,
     TranscriptionCompleted,
 )
-from phony.workers.calls.session_view import SessionView
+from phony.workers.calls.session_view import KEEP_REPLIES, SessionView
 from phony.workers.calls.state import NOTE, CallState, HeldReply, PendingAction, fold_call
 from phony.workers.store import AggregateStore
 
@@ -1650,3 +1650,15 @@ def test_a_clarification_nobody_asked_for_is_refused_as_a_conflict() -> None:
             refused="CONFLICT",
         )
     )
+
+
+def test_a_long_call_keeps_only_its_last_replies_and_none_of_their_audio() -> None:
+    call = Call()
+    call.given(*live())
+    call.step(SessionOpened())
+    for n in range(20):
+        for step in [*reply(f"r{n}", "Yes, I'm still here."), done(f"r{n}")]:
+            call.step(step)
+        call.step(MarkPlayed(f"r{n}:{len(AUDIO)}"))
+    assert len(call.session.replies) <= KEEP_REPLIES + 2  # and the one playing, the one streaming
+    assert sum(len(r.audio) for r in call.session.replies.values()) == 0

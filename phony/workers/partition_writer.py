@@ -33,7 +33,7 @@ from aiokafka.structs import RecordMetadata
 
 from phony.config import Settings
 from phony.events import EventEnvelope
-from phony.events.log import PRODUCER_OPTIONS, Topics
+from phony.events.log import PRODUCER_OPTIONS, Topics, read_log
 from phony.workers.snapshot_topic import SnapshotRecord, snapshot_topic
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ class OwnershipLost(Exception):
 
 
 class AppendFailed(Exception):
-    """The broker did not take the events (down, or the transaction failed): nothing was written."""
+    """The broker did not take a snapshot (down, or the transaction failed): nothing was written.
+    (Events are never failed so: they are written once the broker is back.)"""
 
 
 def _quiet(send: asyncio.Future[RecordMetadata]) -> asyncio.Future[RecordMetadata]:
@@ -83,6 +84,7 @@ class PartitionWriter:
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self.fenced = False
+        self._end: int | None = None  # the events offset after the last batch this writer committed
         self._snapshots = snapshot_topic(settings)
         # Told of each committed batch of events, and the events offset after it, before the batch's
         # appenders resume: the store folds it there, so a snapshot taken then has no event missing.
@@ -130,9 +132,13 @@ class PartitionWriter:
                 await self._producer.stop()
             self._producer = None
 
+    def restored_to(self, next_offset: int) -> None:
+        """The log of the partition has been read to ``next_offset`` (where a failed append looks)."""
+        self._end = max(self._end or 0, next_offset)
+
     async def append(self, envelopes: Sequence[EventEnvelope]) -> None:
-        """Write ``envelopes`` (in order) and return once they are committed; ``OwnershipLost`` when
-        another worker owns the partition, ``AppendFailed`` when the broker did not take them."""
+        """Write ``envelopes`` (in order) and return once they are committed, however long the broker
+        is away; ``OwnershipLost`` when another worker owns the partition."""
         if self.fenced:
             raise OwnershipLost(self.partition)
         pending = _Pending(envelopes)
@@ -180,13 +186,53 @@ class PartitionWriter:
                 log.warning(
                     "partition %d: append failed (%r); starting a fresh producer", self.partition, exc
                 )
-                self._fail(batch, AppendFailed(str(exc)))
-                await self._renew()
+                await self._recover(batch, AppendFailed(str(exc)))
             else:
-                self._committed(batch, next_offset)
-                for pending in batch:
-                    if not pending.done.done():
-                        pending.done.set_result(None)
+                self._succeeded(batch, next_offset)
+
+    def _succeeded(self, batch: list[_Pending], next_offset: int | None) -> None:
+        if next_offset is not None:
+            self._end = next_offset
+        self._committed(batch, next_offset)
+        for pending in batch:
+            if not pending.done.done():
+                pending.done.set_result(None)
+
+    async def _recover(self, batch: list[_Pending], failure: AppendFailed) -> None:
+        """After a failed transaction (a broker that went away): a fresh producer, then the log says
+        what became of the events. The coordinator finishes the old transaction when the new producer
+        starts, so they are either all committed (the answer was lost) or not at all: the appenders
+        are told they are written, or they go first into the next transaction. Nothing is lost and
+        nothing is written twice; a snapshot that failed is just failed (it is taken again)."""
+        await self._renew()
+        if self.fenced:
+            self._fail(batch, OwnershipLost(self.partition))
+            return
+        self._fail([p for p in batch if p.snapshot], failure)
+        events = [p for p in batch if not p.snapshot]
+        if not events:
+            return
+        landed = await self._landed(events)
+        if landed is not None:
+            self._succeeded(events, landed)
+            return
+        self._queue[:0] = events
+        self._wake.set()
+
+    async def _landed(self, batch: list[_Pending]) -> int | None:
+        """The offset after ``batch``'s events if they are on the log (committed), else ``None``."""
+        wanted = {envelope.id for pending in batch for envelope in pending.envelopes}
+        while True:
+            try:
+                found: int | None = None
+                start = {self.partition: self._end} if self._end is not None else None
+                async for logged in read_log(self._settings, partitions=[self.partition], from_offsets=start):
+                    if logged.event.id in wanted:
+                        found = logged.offset + 1
+                return found
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.info("partition %d: cannot read the log yet (%r)", self.partition, exc)
+                await asyncio.sleep(1.0)
 
     async def _commit(self, batch: list[_Pending]) -> int | None:
         """Write ``batch`` in one transaction; the events offset after it (None: no events in it)."""

@@ -129,6 +129,7 @@ async def worker_runtime(
     committed = [time.monotonic()]
 
     async def handle_batch(records: tuple[ConsumerRecord[Any, Any], ...]) -> bool:
+        await calls.ready({r.partition for r in records})
         # Commands first (a supervisor's override does not wait behind a second of audio; a stream's
         # start opens its session before its frames), then audio, each in log order per call.
         commands = [r for r in records if r.topic != topics.audio]

@@ -156,6 +156,11 @@ class AggregateStore:
         progress.next_offset = max(progress.next_offset, next_offset)
         progress.unsaved += events
 
+    def next_offset(self, partition: int) -> int:
+        """The events offset after the last event folded for ``partition``."""
+        progress = self._progress.get(partition)
+        return progress.next_offset if progress is not None else 0
+
     def unsaved(self, partition: int) -> int:
         """Events folded on ``partition`` since its last snapshot was taken."""
         progress = self._progress.get(partition)

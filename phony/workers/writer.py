@@ -54,6 +54,12 @@ class EventWriter:
         if saving is not None:
             saving.cancel()
 
+    def restored_to(self, partition: int, next_offset: int) -> None:
+        """The partition's log was read to ``next_offset`` (see ``PartitionWriter.restored_to``)."""
+        writer = self._writers.get(partition)
+        if writer is not None:
+            writer.restored_to(next_offset)
+
     def owns(self, partition: int) -> bool:
         writer = self._writers.get(partition)
         return writer is not None and not writer.fenced

@@ -30,7 +30,7 @@ from phony.workers.calls.inputs import CallInput, MarkPlayed
 from phony.workers.calls.session_view import SessionView
 from phony.workers.calls.state import CallState
 from phony.workers.decisions import rejected
-from phony.workers.partition_writer import AppendFailed, OwnershipLost
+from phony.workers.partition_writer import OwnershipLost
 from phony.workers.store import AggregateStore
 from phony.workers.writer import EventWriter
 
@@ -148,21 +148,13 @@ class CallActor:
             log.error("call %s: %s before call.started dropped", self.sid, type(decision.events[0]).__name__)
             return
         tenant_id = state.tenant_id or (command.tenant_id if command is not None else "")
-        for attempt in (1, 2):
-            try:
-                await self.deps.writer.emit(
-                    state,
-                    decision.events,
-                    aggregate_id=self.sid,
-                    tenant_id=tenant_id,
-                    command_id=command.id if command is not None else None,
-                )
-                return
-            except AppendFailed:
-                # The writer started a fresh producer: one more try, then the input fails (a command
-                # is redelivered; an observation's events are lost with the broker).
-                if attempt == 2:
-                    raise
+        await self.deps.writer.emit(
+            state,
+            decision.events,
+            aggregate_id=self.sid,
+            tenant_id=tenant_id,
+            command_id=command.id if command is not None else None,
+        )
 
     async def _tell_applied(self, command: Command) -> None:
         with contextlib.suppress(RedisError, OSError):  # nobody may be waiting; never fail the call

@@ -103,6 +103,7 @@ def reply_created(state: CallState, session: SessionView, event: ResponseCreated
     if is_verbatim:
         session.verbatim_begun += 1
     held = bool(state.agent and state.agent.require_approval and not is_verbatim)
+    session.forget_old_replies()
     session.replies[event.response_id] = Reply(id=event.response_id, held=held, verbatim=is_verbatim)
     session.current = event.response_id
     if is_verbatim and session.after_speech and session.verbatim_begun == session.after_speech_words:
@@ -182,10 +183,10 @@ def ai_response(state: CallState, ctx: Context, reply: Reply, text: str) -> AiRe
     return AiResponse(
         response_id=reply.id,
         text=text,
-        audio_url=ctx.audio_url(reply.id) if reply.audio else None,
+        audio_url=ctx.audio_url(reply.id) if reply.audio or reply.audio_ms else None,
         model=state.agent.model if state.agent else "",
         interrupted=reply.interrupted,
-        audio_ms=len(reply.audio) // 8,
+        audio_ms=len(reply.audio) // 8 or reply.audio_ms,
     )
 
 
@@ -211,9 +212,12 @@ def reply_done(state: CallState, session: SessionView, ctx: Context, event: Resp
         return decision
     if reply.audio:
         decision.effects.append(SaveAudio(reply.id, reply.start_ms, bytes(reply.audio)))
+    audio_ms = len(reply.audio) // 8
+    reply.audio = bytearray()  # stored; what it is still needed for is how much was sent and heard
+    reply.audio_ms = audio_ms
     if reply.id in session.after_heard:
         decision.add(_await_heard(state, session, ctx, reply))
-    if text or reply.audio:
+    if text or reply.audio_ms:
         decision.events.append(ai_response(state, ctx, reply, text))
     commands: list[tuple[LlmCommand, Source, str | None]] = [(c, "tool", i) for c, i in _tools(reply)]
     commands += [(c, "marker", None) for c in markers]

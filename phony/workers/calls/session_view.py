@@ -9,6 +9,8 @@ from typing import Any
 
 from phony.workers.calls.llm_commands import LlmCommand
 
+KEEP_REPLIES = 8
+
 
 @dataclass
 class Reply:
@@ -26,6 +28,7 @@ class Reply:
     start_ms: int = 0  # caller-stream time of the first delta (where it sits in the recording)
     interrupted: bool = False
     done: bool = False
+    audio_ms: int = 0  # once done: how long its audio was (the audio itself is stored, not kept)
     tools: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # name, call id, args
 
     @property
@@ -64,6 +67,17 @@ class SessionView:
     after_speech_words: int = 0  # ... the verbatim_asked-th words
     after_heard: dict[str, list[Deferred]] = field(default_factory=dict)  # reply id -> commands
     ending: bool = False  # an end is decided (its event may not be folded yet)
+
+    def forget_old_replies(self, keep: int = KEEP_REPLIES) -> None:
+        """Bound memory on a long call: finished replies that nothing waits on are dropped, all but
+        the last ``keep`` (a late mark of a dropped reply changes nothing)."""
+        finished = [
+            rid
+            for rid, r in self.replies.items()
+            if r.done and not r.held and rid != self.playing and rid not in self.after_heard
+        ]
+        for rid in finished[: max(0, len(finished) - keep)]:
+            del self.replies[rid]
 
     @property
     def verbatim_pending(self) -> int:

@@ -70,6 +70,7 @@ class CallWorker:
         self.tokens: dict[int, str] = {}  # partitions owned -> our playback token
         self._lost: set[int] = set()  # learnt lost, not yet reassigned: their inputs are dropped
         self._retiring: set[asyncio.Task[None]] = set()
+        self._taking: dict[int, asyncio.Event] = {}  # partitions being taken over, set once taken
 
     # ------------------------------------------------------------------ inputs
     async def handle(self, command: CallCommandInput | PlaceCall) -> None:
@@ -120,16 +121,30 @@ class CallWorker:
         task.add_done_callback(self._retiring.discard)
 
     # ------------------------------------------------------------------ ownership
+    async def ready(self, partitions: set[int]) -> None:
+        """Wait until ``partitions`` are taken over, if they are being (the consumer may hand over a
+        batch of a partition whose takeover has not finished)."""
+        for partition in partitions:
+            taking = self._taking.get(partition)
+            if taking is not None:
+                await taking.wait()
+
     async def assigned(self, partitions: set[int]) -> None:
         """The group's new assignment: give up what is no longer ours, take over what is new (and
         what we held but someone else claimed meanwhile: we were paused, our state is stale)."""
-        for partition in sorted(set(self.tokens) - partitions):
-            await self.give_up(partition)
-        for partition in sorted(partitions):
-            if partition in self.tokens and await self._still_ours(partition):
-                continue
-            await self.give_up(partition)
-            await self.take(partition)
+        for partition in partitions:
+            self._taking.setdefault(partition, asyncio.Event())
+        try:
+            for partition in sorted(set(self.tokens) - partitions):
+                await self.give_up(partition)
+            for partition in sorted(partitions):
+                if partition in self.tokens and await self._still_ours(partition):
+                    continue
+                await self.give_up(partition)
+                await self.take(partition)
+        finally:
+            for partition in partitions:
+                self._taking.pop(partition, asyncio.Event()).set()
 
     async def _still_ours(self, partition: int) -> bool:
         if partition in self._lost or not self.deps.writer.owns(partition):
@@ -155,6 +170,7 @@ class CallWorker:
         self.tokens[partition] = token
         self._lost.discard(partition)
         ids = await self.deps.store.restore(partition)
+        self.deps.writer.restored_to(partition, self.deps.store.next_offset(partition))
         live = 0
         for sid, state in self.deps.store.states(partition).items():
             if not isinstance(state, CallState):
