@@ -1455,6 +1455,7 @@ def test_restore_with_a_clarification_open_keeps_the_models_replies_paused() -> 
     given = [
         *live(),
         CONVERSATION[0],
+        CONVERSATION[1],
         ClarificationRequested(question=ASK, call_id="call_1"),
         CONVERSATION[-1],
     ]
@@ -1662,3 +1663,8 @@ def test_a_long_call_keeps_only_its_last_replies_and_none_of_their_audio() -> No
         call.step(MarkPlayed(f"r{n}:{len(AUDIO)}"))
     assert len(call.session.replies) <= KEEP_REPLIES + 2  # and the one playing, the one streaming
     assert sum(len(r.audio) for r in call.session.replies.values()) == 0
+
+
+def test_restore_of_a_call_cut_off_in_its_greeting_greets_again() -> None:
+    _, decision = run_test(Case("restore", given=live(), when=Restore(), effects=[OpenSession]))
+    assert _opened(decision).then == (CreateResponse(verbatim(AGENT.greeting_message or "")),)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
@@ -89,6 +89,10 @@ class PartitionWriter:
         # Told of each committed batch of events, and the events offset after it, before the batch's
         # appenders resume: the store folds it there, so a snapshot taken then has no event missing.
         self.on_commit: Callable[[Sequence[EventEnvelope], int], None] | None = None
+        # Asked before a fresh producer takes the transactional id after a failure: a worker that was
+        # paused finds its transaction timed out, and must not take the partition back from its new
+        # owner by starting a producer with the same id (that would fence the owner).
+        self.still_owner: Callable[[], Awaitable[bool]] | None = None
 
     def _new_producer(self) -> AIOKafkaProducer:
         options = {k: v for k, v in PRODUCER_OPTIONS.items() if k != "enable_idempotence"}
@@ -284,6 +288,10 @@ class PartitionWriter:
         if old is not None:
             with contextlib.suppress(Exception):
                 await old.stop()
+        if self.still_owner is not None and not await self.still_owner():
+            log.warning("partition %d: another worker owns it now; not taking it back", self.partition)
+            self.fenced = True
+            return
         while True:
             try:
                 async with asyncio.timeout(self._settings.kafka_write_timeout_s * 2):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from phony.commands.audio import call_partition
 from phony.config import Settings
@@ -33,14 +33,16 @@ class EventWriter:
         self._saving: dict[int, asyncio.Future[None]] = {}  # the snapshot in flight, per partition
         self._snapshot_topic_ready = False
 
-    async def own(self, partition: int) -> None:
-        """Become the writer of ``partition`` (fencing its previous owner)."""
+    async def own(self, partition: int, still_owner: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """Become the writer of ``partition`` (fencing its previous owner); ``still_owner`` says,
+        after a failure, whether this worker still owns it (see ``PartitionWriter.still_owner``)."""
         await self.disown(partition)
         if not self._snapshot_topic_ready:
             await ensure_snapshot_topic(self._settings)
             self._snapshot_topic_ready = True
         writer = PartitionWriter(self._settings, partition)
         writer.on_commit = functools.partial(self._committed, partition)
+        writer.still_owner = still_owner
         await writer.start()
         self._writers[partition] = writer
 

@@ -108,7 +108,9 @@ def open_session(state: CallState, session: SessionView, ctx: Context, restore: 
     items: tuple[dict[str, object], ...] = ()
     if restore:
         items = tuple(history_items(state.transcript))
-        if state.transcript and state.transcript[-1][0] == "caller" and not state.paused:
+        if state.agent.greeting_message and not any(speaker == "ai" for speaker, _ in state.transcript):
+            then += speak(session, state.agent.greeting_message)  # the greeting was cut off: again
+        elif state.transcript and state.transcript[-1][0] == "caller" and not state.paused:
             then.append(CreateResponse())
     elif state.agent.greeting_message:
         then += speak(session, state.agent.greeting_message)

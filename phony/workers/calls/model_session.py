@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 CONNECT_BACKOFF_S = 0.5  # times the attempt number
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+EARLY_AUDIO_S = 15  # caller audio kept while a session opens (a takeover's backlog)
+BYTES_PER_S = 8000  # μ-law, 8 kHz
 
 
 class ModelSession:
@@ -51,6 +53,8 @@ class ModelSession:
         self._opener: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._queued: list[ModelEffect] = []
+        self._early_audio: list[str] = []  # caller audio (base64) that came while the session opened
+        self._early_bytes = 0
         self._closing = False
 
     @property
@@ -76,6 +80,12 @@ class ModelSession:
             for queued in self._queued:
                 await _send(conn, queued)
             self._queued.clear()
+            # What the caller said meanwhile (a takeover reads it from the audio topic at once),
+            # then, with nothing left over, the session is open for what comes next.
+            while self._early_audio:
+                early, self._early_audio, self._early_bytes = self._early_audio, [], 0
+                for payload in early:
+                    await conn.send_raw('{"type":"input_audio_buffer.append","audio":"' + payload + '"}')
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -119,11 +129,22 @@ class ModelSession:
             log.info("call %s: model send failed: %s", self.sid, exc)
 
     async def append_audio(self, payload_b64: str) -> None:
-        """Caller audio, as Twilio sent it (base64 μ-law), in one raw message (the hot path)."""
-        if self._conn is None or self._closing:
+        """Caller audio, as Twilio sent it (base64 μ-law), in one raw message (the hot path). While
+        the session opens it is kept (the last ``EARLY_AUDIO_S``) and sent once it is set up."""
+        if self._closing:
+            return
+        if self._conn is None:
+            if self._opener is not None:
+                self._keep_early(payload_b64)
             return
         with contextlib.suppress(Exception):  # a dropped connection: the reader reports it
             await self._conn.send_raw('{"type":"input_audio_buffer.append","audio":"' + payload_b64 + '"}')
+
+    def _keep_early(self, payload_b64: str) -> None:
+        self._early_audio.append(payload_b64)
+        self._early_bytes += len(payload_b64) * 3 // 4
+        while self._early_bytes > EARLY_AUDIO_S * BYTES_PER_S and len(self._early_audio) > 1:
+            self._early_bytes -= len(self._early_audio.pop(0)) * 3 // 4
 
     async def _read(self, conn: AsyncRealtimeConnection) -> None:
         try:

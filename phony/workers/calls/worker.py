@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -157,6 +158,19 @@ class CallWorker:
         value = owner.decode() if isinstance(owner, bytes) else owner
         return bool(value == self.tokens[partition])
 
+    async def _token_is(self, partition: int, token: str) -> bool:
+        """Whether ``partition``'s playback token is still ``token`` (asked until Redis answers: the
+        token is what tells a worker that was paused from the one that took over meanwhile)."""
+        while True:
+            try:
+                async with asyncio.timeout(CLAIM_TIMEOUT_S):
+                    owner = await self.deps.redis.get(owner_key(self.deps.settings, partition))
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.info("partition %d: cannot ask Redis who owns it yet (%r)", partition, exc)
+                await asyncio.sleep(0.5)
+                continue
+            return (owner.decode() if isinstance(owner, bytes) else owner) in (token, None)
+
     async def take(self, partition: int) -> None:
         """Own ``partition``: claim its playback and its writer, restore its live calls."""
         token = f"{uuid.uuid4().hex}"
@@ -166,7 +180,7 @@ class CallWorker:
         except (RedisError, OSError, TimeoutError) as exc:
             # Redis is away: the playback script claims the partition for us when it is back.
             log.warning("partition %d: playback not claimed (%r)", partition, exc)
-        await self.deps.writer.own(partition)
+        await self.deps.writer.own(partition, functools.partial(self._token_is, partition, token))
         self.tokens[partition] = token
         self._lost.discard(partition)
         ids = await self.deps.store.restore(partition)
@@ -219,6 +233,13 @@ class CallWorker:
         for actor in actors:
             self.actors.pop(actor.sid, None)
         await asyncio.gather(*(a.stop(drain=False) for a in actors), return_exceptions=True)
+        token = self.tokens.get(partition)
+        if token is not None and await self._token_is(partition, token) and partition in self.tokens:
+            # Fenced, yet still the partition's owner (a worker that was paused took the transactional
+            # id back): take it over again, which fences that one, rather than refuse its calls.
+            log.warning("partition %d: still ours; taking it over again", partition)
+            await self.give_up(partition)
+            await self.take(partition)
 
     async def close(self) -> None:
         for partition in sorted(self.tokens):
