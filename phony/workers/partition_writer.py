@@ -125,7 +125,7 @@ class PartitionWriter:
     async def stop(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # giving up: whatever it was
                 await self._flusher
         for pending in self._queue:
             if not pending.done.done():
@@ -180,6 +180,9 @@ class PartitionWriter:
             batch = self._next_batch()
             if not batch:
                 continue
+            if self.fenced or self._producer is None:
+                self._fail(batch, OwnershipLost(self.partition))
+                continue
             try:
                 next_offset = await self._commit(batch)
             except _FENCED:
@@ -191,6 +194,9 @@ class PartitionWriter:
                     "partition %d: append failed (%r); starting a fresh producer", self.partition, exc
                 )
                 await self._recover(batch, AppendFailed(str(exc)))
+            except Exception as exc:  # a bug: the appenders hear of it, the writer goes on
+                log.exception("partition %d: append failed", self.partition)
+                self._fail(batch, AppendFailed(repr(exc)))
             else:
                 self._succeeded(batch, next_offset)
 

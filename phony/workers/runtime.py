@@ -29,6 +29,7 @@ from phony.workers.calls.executor import ExecutorDeps
 from phony.workers.calls.state import CallState, fold_call
 from phony.workers.calls.telephony import Telephony
 from phony.workers.calls.worker import CallWorker, PlaceDeps
+from phony.workers.partition_writer import OwnershipLost
 from phony.workers.phone_claims import PhoneClaims
 from phony.workers.playback import PlaybackSender
 from phony.workers.store import AggregateStore
@@ -55,6 +56,12 @@ class _Ownership(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             await self._calls.assigned(partitions)
         except Exception:
             log.exception("taking over partitions %s failed", sorted(partitions))
+
+
+def _only_ownership_lost(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_only_ownership_lost(e) for e in exc.exceptions)
+    return isinstance(exc, OwnershipLost)
 
 
 @asynccontextmanager
@@ -118,8 +125,12 @@ async def worker_runtime(
         assert isinstance(batch, Records)
         try:
             handled_commands = await handle_batch(batch.records)
-        except Exception:
+        except Exception as exc:
             await batch.message.nack()
+            if _only_ownership_lost(exc):
+                # Another worker owns a partition of this batch now; the group will take it from us.
+                log.debug("batch of a partition this worker no longer owns: redelivered to its owner")
+                return
             raise
         now = time.monotonic()
         if handled_commands or now - committed[0] >= settings.worker_audio_commit_ms / 1000:
