@@ -679,6 +679,7 @@ SUPERVISOR = params(
         when=command(SendText, text="Your order ships today."),
         events=[SupervisorTextSent(text="Your order ships today.")],
         effects=[CreateResponse(verbatim("Your order ships today."))],
+        act_first=True,  # the model first: the supervisor waits to hear it
     ),
     Case(
         "text_cuts_off_the_reply_streaming_now",
@@ -691,6 +692,7 @@ SUPERVISOR = params(
             Play(ClearPlayback()),
             CreateResponse(verbatim("Your order ships today.")),
         ],
+        act_first=True,  # the model first: the supervisor waits to hear it
     ),
     Case(
         "audio_of_the_reply_a_supervisor_cut_off_is_not_played",
@@ -705,6 +707,7 @@ SUPERVISOR = params(
         when=command(SendText, text="Your order ships today."),
         events=[SupervisorTextSent(text="Your order ships today.")],
         effects=[Play(ClearPlayback()), CreateResponse(verbatim("Your order ships today."))],
+        act_first=True,  # the model first: the supervisor waits to hear it
     ),
     Case(
         "text_after_the_reply_was_heard_cuts_off_and_clears_nothing",
@@ -713,6 +716,7 @@ SUPERVISOR = params(
         when=command(SendText, text="Your order ships today."),
         events=[SupervisorTextSent(text="Your order ships today.")],
         effects=[CreateResponse(verbatim("Your order ships today."))],
+        act_first=True,  # the model first: the supervisor waits to hear it
     ),
     Case(
         "transfer_is_asked_of_twilio",
@@ -813,9 +817,21 @@ AUDIO_AND_BARGE_IN = params(
         given=live(),
         before=[*OPEN, SpeechStopped(), ResponseCreated(response_id="r1")],
         when=Later(0.35, AudioDelta("r1", "item_r1", b64(AUDIO[:160]))),
-        events=[LatencyMeasured(metric="turn_latency_ms", ms=350.0)],
-        effects=[Play(PlayMedia(b64(AUDIO[:160]), "r1:160"))],
+        effects=[Play(PlayMedia(b64(AUDIO[:160]), "r1:160"))],  # measured, recorded at the reply's end
         act_first=True,
+    ),
+    Case(
+        "the_turn_latency_is_recorded_with_the_reply_at_its_end",
+        given=live(),
+        before=[
+            *OPEN,
+            SpeechStopped(),
+            ResponseCreated(response_id="r1"),
+            Later(0.35, AudioDelta("r1", "item_r1", b64(AUDIO[:160]))),
+        ],
+        when=done("r1"),
+        events=[LatencyMeasured(metric="turn_latency_ms", ms=350.0), AiResponse],
+        effects=None,
     ),
     Case(
         "delta_of_a_held_reply_waits_for_approval",

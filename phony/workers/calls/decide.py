@@ -249,7 +249,9 @@ def _media_started(state: CallState, session: SessionView, ctx: Context, command
 def _supervise(state: CallState, session: SessionView, ctx: Context, input: CallInput) -> Decision:
     match input:
         case SendText():
-            return Decision([SupervisorTextSent(text=input.text)], list(speak(session, input.text)))
+            # The model first (a supervisor waits to hear it), the record after.
+            effects: list[Effect] = list(speak(session, input.text))
+            return Decision([SupervisorTextSent(text=input.text)], effects, act_first=True)
         case TransferCall():
             session.transfer_in_flight = True
             return Decision([], [Transfer(input.target, "supervisor", input.id)])

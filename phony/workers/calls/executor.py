@@ -72,19 +72,37 @@ class Playback:
         self._queue: asyncio.Queue[tuple[float, PlaybackMessage]] = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name=f"playback-{call_sid}")
         self.failures = 0
+        self._retrying = False  # the sender task has a message in hand
+        self._fenced = False
 
-    def put(self, message: PlaybackMessage) -> None:
-        self._queue.put_nowait((time.monotonic(), message))
+    async def send(self, message: PlaybackMessage) -> None:
+        """Send ``message`` now when nothing waits before it (the hot path: no queue, no task
+        switch), else queue it behind what is being retried."""
+        if self._queue.empty() and not self._retrying and not self._fenced:
+            try:
+                await self._deps.playback.send(self._sid, self._partition, self._token, message)
+                return
+            except Fenced:
+                self._fenced = True
+                self._deps.on_fenced(self._partition)
+                return
+            except (RedisError, OSError):
+                pass  # queued below: the sender retries it
+        if not self._fenced:
+            self._queue.put_nowait((time.monotonic(), message))
 
     async def _run(self) -> None:
         while True:
             queued_at, message = await self._queue.get()
+            self._retrying = True
             try:
                 await self._send(queued_at, message)
             except Fenced:
+                self._fenced = True
                 self._deps.on_fenced(self._partition)
                 return
             finally:
+                self._retrying = False
                 self._queue.task_done()
 
     async def _send(self, queued_at: float, message: PlaybackMessage) -> None:
@@ -155,7 +173,7 @@ class CallExecutor:
     async def _run_one(self, effect: Effect) -> None:
         match effect:
             case Play():
-                self.playback.put(effect.message)
+                await self.playback.send(effect.message)
             case CreateResponse() | CancelResponse() | AddItem() | UpdateSession() | Truncate():
                 await self.model.send(effect)
             case OpenSession():

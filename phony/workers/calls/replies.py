@@ -135,9 +135,10 @@ def audio_delta(session: SessionView, ctx: Context, event: AudioDelta) -> Decisi
     if first:
         reply.start_ms = session.stream_ms
         if session.speech_stopped_at is not None:
-            ms = round((ctx.mono - session.speech_stopped_at) * 1000, 1)
+            # Recorded with the reply's own events at its end: an append here would hold up the
+            # reply's next deltas behind a transaction.
+            reply.latency_ms = round((ctx.mono - session.speech_stopped_at) * 1000, 1)
             session.speech_stopped_at = None
-            decision.events.append(LatencyMeasured(metric="turn_latency_ms", ms=ms))
     return decision
 
 
@@ -201,6 +202,8 @@ def reply_done(state: CallState, session: SessionView, ctx: Context, event: Resp
     reply.interrupted = reply.interrupted or event.status == "cancelled"
     text, markers = extract_markers(reply.transcript or reply.text)
     decision = Decision()
+    if reply.latency_ms is not None:
+        decision.events.append(LatencyMeasured(metric="turn_latency_ms", ms=reply.latency_ms))
     if reply.held:
         if event.status != "completed":
             return decision  # cut short before anyone approved it: nothing of it happens

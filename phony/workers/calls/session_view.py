@@ -29,6 +29,7 @@ class Reply:
     interrupted: bool = False
     done: bool = False
     audio_ms: int = 0  # once done: how long its audio was (the audio itself is stored, not kept)
+    latency_ms: float | None = None  # caller stopped speaking -> its first audio (recorded at its end)
     tools: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # name, call id, args
 
     @property
