@@ -126,9 +126,8 @@ CALL_COMMANDS = (
     AnswerClarification,
     ApproveResponse,
 )
-CALL_COMMANDS_UNION = (
-    PlaceCall
-    | RegisterOutboundCall
+LiveCallCommand = (
+    RegisterOutboundCall
     | AcceptInboundCall
     | UpdateCallStatus
     | StartMedia
@@ -142,4 +141,6 @@ CALL_COMMANDS_UNION = (
     | AnswerClarification
     | ApproveResponse
 )
+"""The commands of a call's own aggregate (keyed by its CallSid): what the call's actor decides on."""
+CALL_COMMANDS_UNION = PlaceCall | LiveCallCommand
 CallCommand = CALL_COMMANDS_UNION

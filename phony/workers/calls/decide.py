@@ -9,7 +9,6 @@ effects to the executor. Like ``decide_agent`` and ``decide_tenant``, with one w
 from __future__ import annotations
 
 import base64
-import json
 
 from phony.commands.calls import (
     AcceptInboundCall,
@@ -274,18 +273,13 @@ def _answer(state: CallState, session: SessionView, ctx: Context, command: Answe
     call_id = state.clarification_call_id
     effects: list[Effect] = [UpdateSession(paused_replies(ctx.settings, False))]
     if call_id and call_id in session.call_ids:
-        output = f'{{"answer": {_json(command.response)}}}'
-        effects.append(AddItem({"type": "function_call_output", "call_id": call_id, "output": output}))
+        effects.append(replies.function_output(call_id, {"answer": command.response}))
     else:  # asked with a marker, or by a session replaced since: there is no call to answer
         text = f"Your supervisor answered your question: {command.response}"
         content = [{"type": "input_text", "text": text}]
         effects.append(AddItem({"type": "message", "role": "system", "content": content}))
     effects.append(CreateResponse())
     return Decision([ClarificationAnswered(response=command.response)], effects)
-
-
-def _json(text: str) -> str:
-    return json.dumps(text)
 
 
 def _approve(state: CallState, session: SessionView, ctx: Context, command: ApproveResponse) -> Decision:

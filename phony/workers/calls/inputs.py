@@ -6,38 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from phony.commands.calls import (
-    AcceptInboundCall,
-    AnswerClarification,
-    ApproveResponse,
-    EndCall,
-    ReceiveDigit,
-    RecordError,
-    RegisterOutboundCall,
-    SendDigits,
-    SendText,
-    StartMedia,
-    StopMedia,
-    TransferCall,
-    UpdateCallStatus,
-)
+from phony.commands.calls import LiveCallCommand
 from phony.workers.calls.model_events import ModelEvent
 
-CallCommandInput = (
-    RegisterOutboundCall
-    | AcceptInboundCall
-    | UpdateCallStatus
-    | StartMedia
-    | StopMedia
-    | ReceiveDigit
-    | RecordError
-    | SendText
-    | TransferCall
-    | SendDigits
-    | EndCall
-    | AnswerClarification
-    | ApproveResponse
-)
+CallCommandInput = LiveCallCommand
 
 
 @dataclass(frozen=True, slots=True)

@@ -301,7 +301,12 @@ def _refusal(state: CallState, command: LlmCommand) -> str | None:
 def _tool_output(session: SessionView, call_id: str | None, output: dict[str, object]) -> list[Effect]:
     if call_id is None or call_id not in session.call_ids:
         return []
-    return [AddItem({"type": "function_call_output", "call_id": call_id, "output": json.dumps(output)})]
+    return [function_output(call_id, output)]
+
+
+def function_output(call_id: str, output: dict[str, object]) -> AddItem:
+    """The answer to the model's function call ``call_id``."""
+    return AddItem({"type": "function_call_output", "call_id": call_id, "output": json.dumps(output)})
 
 
 def defer(
