@@ -147,29 +147,29 @@ class CallWorker:
             for partition in partitions:
                 self._taking.pop(partition, asyncio.Event()).set()
 
+    async def _owner(self, partition: int) -> str | None:
+        """The playback token ``partition`` holds in Redis (``None``: none); Redis errors raise."""
+        async with asyncio.timeout(CLAIM_TIMEOUT_S):
+            owner = await self.deps.redis.get(owner_key(self.deps.settings, partition))
+        return owner.decode() if isinstance(owner, bytes) else owner
+
     async def _still_ours(self, partition: int) -> bool:
         if partition in self._lost or not self.deps.writer.owns(partition):
             return False
         try:
-            async with asyncio.timeout(CLAIM_TIMEOUT_S):
-                owner = await self.deps.redis.get(owner_key(self.deps.settings, partition))
+            return await self._owner(partition) == self.tokens[partition]
         except (RedisError, OSError, TimeoutError):
             return False  # cannot tell: restore afresh, which is always safe
-        value = owner.decode() if isinstance(owner, bytes) else owner
-        return bool(value == self.tokens[partition])
 
     async def _token_is(self, partition: int, token: str) -> bool:
         """Whether ``partition``'s playback token is still ``token`` (asked until Redis answers: the
         token is what tells a worker that was paused from the one that took over meanwhile)."""
         while True:
             try:
-                async with asyncio.timeout(CLAIM_TIMEOUT_S):
-                    owner = await self.deps.redis.get(owner_key(self.deps.settings, partition))
+                return await self._owner(partition) in (token, None)
             except (RedisError, OSError, TimeoutError) as exc:
                 log.info("partition %d: cannot ask Redis who owns it yet (%r)", partition, exc)
                 await asyncio.sleep(0.5)
-                continue
-            return (owner.decode() if isinstance(owner, bytes) else owner) in (token, None)
 
     async def take(self, partition: int) -> None:
         """Own ``partition``: claim its playback and its writer, restore its live calls."""
