@@ -14,10 +14,13 @@ from phony.config import Settings
 from phony.connections import connections
 from phony.edge.body_limit import BodyLimit
 from phony.edge.context import EdgeContext
-from phony.edge.errors import install_error_handlers
+from phony.edge.errors import CatchAll, install_error_handlers
+from phony.edge.input_guard import InputGuard
 from phony.edge.live.hub import EventHub
 from phony.edge.live.leases import SocketLeases
 from phony.edge.media import audio_hub
+from phony.edge.methods import Options
+from phony.edge.openapi import install_error_docs
 from phony.edge.redact import redacted_server_logs
 from phony.edge.routers import (
     agents,
@@ -86,6 +89,12 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_error_docs(app)
+    # Innermost first: the body limit counts what the input guard reads; the guard refuses bad text
+    # and numbers before routing; OPTIONS is answered for every route; CatchAll keeps the connection.
+    app.add_middleware(CatchAll)
+    app.add_middleware(Options)
+    app.add_middleware(InputGuard)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (health, tenants, agents, outbound, override, twilio_webhooks, media_ws, calls, events_ws):
         app.include_router(module.router)

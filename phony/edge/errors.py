@@ -4,6 +4,8 @@ wrong methods, refused commands, timeouts, dead dependencies and anything unexpe
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -14,10 +16,14 @@ from pydantic import BaseModel
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phony.commands import CommandNotWritten, CommandRejected, CommandTimeout
+from phony.edge.methods import allow_header
 
 log = logging.getLogger(__name__)
+
+BSON_INT_MAX = 2**63 - 1
 
 CODES: dict[int, str] = {
     400: "BAD_REQUEST",
@@ -34,8 +40,9 @@ CODES: dict[int, str] = {
 }
 
 
-class ApiError(Exception):
-    """An error answered with the envelope; raise it from any route or dependency."""
+class ApiError(StarletteHTTPException):
+    """An error answered with the envelope; raise it from any route, dependency or ``receive`` (an
+    HTTP exception, so FastAPI passes it on from reading a body instead of turning it into a 400)."""
 
     def __init__(
         self,
@@ -46,12 +53,11 @@ class ApiError(Exception):
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(status, message, headers)
         self.status = status
         self.code = code or CODES.get(status, "ERROR")
         self.message = message
         self.details = details or {}
-        self.headers = headers
 
 
 class ErrorBody(BaseModel):
@@ -72,12 +78,11 @@ def error_response(
     *,
     code: str | None = None,
     details: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    """The one place the envelope is written."""
-    body = {
-        "error": {"code": code or CODES.get(status, "ERROR"), "message": message, "details": details or {}}
-    }
+    """The one place the envelope is written; it never fails on what a client sent."""
+    error = {"code": code or CODES.get(status, "ERROR"), "message": printable(message)}
+    body = {"error": {**error, "details": _jsonable(details or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -88,13 +93,28 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+    """``value`` as JSON can carry it: what a client sent is echoed in ``details`` even when JSON
+    cannot hold it as it is (a lone surrogate, an infinite number)."""
+    if value is None or isinstance(value, bool | int):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return printable(value)
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)
+        return {printable(str(k)): _jsonable(v) for k, v in value.items()}
+    return printable(str(value))
+
+
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode (lone surrogates) written as ``\\udXXX`` escapes."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -127,11 +147,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, first["msg"], details=details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and message == "Not Found":
             message = "no such route"
-        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+        if exc.status_code == 405:  # FastAPI's Allow names one route's methods, not the path's
+            headers["Allow"] = allow_header(request.scope)
+            message = f"{request.method} is not served here"
+            return error_response(405, message, details={"allow": headers["Allow"]}, headers=headers)
+        return error_response(exc.status_code, message, headers=headers or None)
 
     @app.exception_handler(CommandRejected)
     async def _rejected(_: Request, exc: CommandRejected) -> JSONResponse:
@@ -163,10 +188,52 @@ def install_error_handlers(app: FastAPI) -> None:
     for kind in (PyMongoError, RedisError, KafkaError, ConnectionError):
         app.add_exception_handler(kind, _dependency)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # BSON refuses integers past 8 bytes, which only a client's number can be (an offset of
+        # 2**63): the query schemas bound theirs, this is the net for any other.
+        if "8-byte ints" not in str(exc):
+            return _internal(exc)
+        return error_response(
+            422, "a number in the request is out of range", details={"maximum": BSON_INT_MAX}
+        )
+
+    # Starlette's last resort (what fails outside the routes); CatchAll answers what fails in them.
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return error_response(500, "internal error")
+        return _internal(exc)
+
+
+def _internal(exc: BaseException) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    return error_response(500, "internal error")
+
+
+class CatchAll:
+    """ASGI middleware: an unexpected failure answers 500 in the envelope and the connection stays
+    open. (Starlette's own last resort re-raises after answering, and uvicorn then drops the
+    keep-alive connection: one bad request would cost the client its other requests on it.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started or isinstance(exc, ApiError):  # an ApiError here is the body limit's
+                raise
+            await _internal(exc)(scope, receive, send)
 
 
 def _which(exc: Exception) -> str:

@@ -10,6 +10,7 @@ from phony.commands.agents import CreateAgent, DeleteAgent, UpdateAgent
 from phony.edge.deps import AgentsCaller, Ctx
 from phony.edge.errors import ApiError, responses
 from phony.edge.schemas.agents import AgentCreate, AgentList, AgentOut, AgentPatch
+from phony.edge.schemas.common import Offset
 from phony.events import new_id
 from phony.events.agents import AgentSettings
 from phony.projections.documents import AgentDoc
@@ -47,7 +48,7 @@ async def create_agent(body: AgentCreate, ctx: Ctx, caller: AgentsCaller) -> Age
 async def list_agents(
     caller: AgentsCaller,
     limit: int = Query(10, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     is_active: bool | None = None,
 ) -> AgentList:
     """The tenant's agents, oldest first."""

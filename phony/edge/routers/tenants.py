@@ -11,6 +11,7 @@ from phony.commands.tenants import CreateTenant, IssueApiKey, RevokeApiKey, Upda
 from phony.edge.auth import hash_key, new_api_key
 from phony.edge.deps import Admin, Ctx, Tenant
 from phony.edge.errors import ApiError, responses
+from phony.edge.schemas.common import Offset
 from phony.edge.schemas.tenants import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -114,9 +115,7 @@ async def create_tenant(body: TenantCreate, ctx: Ctx, _: Admin) -> TenantOut:
 
 
 @router.get("/", responses=responses(422))
-async def list_tenants(
-    _: Admin, limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0)
-) -> TenantList:
+async def list_tenants(_: Admin, limit: int = Query(20, ge=1, le=100), offset: Offset = 0) -> TenantList:
     collection = TenantDoc.get_pymongo_collection()
     total = await collection.count_documents({})
     cursor = collection.find({}).sort([("created_at", 1), ("_id", 1)]).skip(offset).limit(limit)

@@ -16,7 +16,8 @@ from phony.events.calls import UNROUTED_TENANT
 from phony.projections.documents import AgentDoc
 from phony.twiml import stream_twiml
 
-router = APIRouter(tags=["twilio"], responses=responses(403, 429, 503))
+# 400: a Twilio parameter missing; 413: a form over the body limit.
+router = APIRouter(tags=["twilio"], responses=responses(400, 403, 413, 429, 503))
 
 NO_AGENT_MESSAGE = "Sorry, this number is not in service. Goodbye."
 

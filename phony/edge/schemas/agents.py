@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from phony.edge.schemas.common import PhoneNumbers, PhonePrefixes
+from phony.edge.schemas.common import Flag, PhoneNumbers, PhonePrefixes
 
 Voice = Literal["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -32,15 +32,15 @@ class AgentCreate(BaseModel):
     model: ModelName = "gpt-realtime"
     greeting_message: Greeting | None = None
     phone_numbers: PhoneNumbers = Field(default_factory=list, max_length=50)
-    is_active: bool = True
+    is_active: Flag = True
     temperature: Temperature = 0.8
     max_tokens: MaxTokens | None = None
     supported_languages: list[Language] = Field(default_factory=list, max_length=20)
-    language_detection: bool = False
+    language_detection: Flag = False
     transfer_allowlist: PhonePrefixes = Field(
         default_factory=list, max_length=50, description="E.164 numbers or prefixes the AI may transfer to"
     )
-    require_approval: bool = False
+    require_approval: Flag = False
 
 
 class AgentPatch(BaseModel):
@@ -54,13 +54,13 @@ class AgentPatch(BaseModel):
     model: ModelName | None = None
     greeting_message: Greeting | None = None
     phone_numbers: PhoneNumbers | None = Field(None, max_length=50)
-    is_active: bool | None = None
+    is_active: Flag | None = None
     temperature: Temperature | None = None
     max_tokens: MaxTokens | None = None
     supported_languages: list[Language] | None = Field(None, max_length=20)
-    language_detection: bool | None = None
+    language_detection: Flag | None = None
     transfer_allowlist: PhonePrefixes | None = Field(None, max_length=50)
-    require_approval: bool | None = None
+    require_approval: Flag | None = None
 
     def changes(self) -> dict[str, Any]:
         """The fields the client sent (``null`` only where the field may be null)."""

@@ -5,21 +5,27 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from fastapi import Query
+from pydantic import AfterValidator, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-_E164_PREFIX = re.compile(r"^\+[1-9]\d{0,14}$")
+from phony.edge.errors import BSON_INT_MAX
+
+# ASCII digits only (``\d`` also takes other scripts' digits), and nothing after the last one.
+E164 = r"^\+[1-9][0-9]{1,14}$"
+E164_PREFIX = r"^\+[1-9][0-9]{0,14}$"
+_E164 = re.compile(E164)
+_E164_PREFIX = re.compile(E164_PREFIX)
 
 
 def _e164(value: str) -> str:
-    if not _E164.match(value):
+    if not _E164.fullmatch(value):
         raise PydanticCustomError("phone_number", "Invalid phone number format")
     return value
 
 
 def _e164_prefix(value: str) -> str:
-    if not _E164_PREFIX.match(value):
+    if not _E164_PREFIX.fullmatch(value):
         raise PydanticCustomError("phone_prefix", "Invalid phone number or prefix (E.164, e.g. +1555)")
     return value
 
@@ -33,7 +39,23 @@ def _distinct(values: list[str]) -> list[str]:
     return values
 
 
-PhoneNumber = Annotated[str, AfterValidator(_e164)]
-PhonePrefix = Annotated[str, AfterValidator(_e164_prefix)]
+# The validator keeps the seed's message ("Invalid phone number format"); the schema states the
+# pattern, so clients and generated tests know the format before they are refused.
+PhoneNumber = Annotated[
+    str,
+    AfterValidator(_e164),
+    WithJsonSchema({"type": "string", "pattern": E164, "examples": ["+15551234567"]}),
+]
+PhonePrefix = Annotated[
+    str,
+    AfterValidator(_e164_prefix),
+    WithJsonSchema({"type": "string", "pattern": E164_PREFIX, "examples": ["+1555"]}),
+]
 PhoneNumbers = Annotated[list[PhoneNumber], AfterValidator(_distinct)]
 PhonePrefixes = Annotated[list[PhonePrefix], AfterValidator(_distinct)]
+
+# JSON's true and false only: 0, 1 and "yes" are refused, not taken for booleans.
+Flag = Annotated[bool, Strict()]
+
+# Paging: an offset MongoDB can skip (it refuses integers past 8 bytes).
+Offset = Annotated[int, Query(ge=0, le=BSON_INT_MAX, description="How many to skip")]
