@@ -21,7 +21,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-COLLECTION = "call_audio"
+from phony.projections import queries
+from phony.projections.documents import RECORDINGS
+
 SAMPLE_RATE = 8000
 Track = Literal["caller", "ai"]
 
@@ -84,7 +86,7 @@ def ai_segment(call_sid: str, tenant_id: str, response_id: str, start_ms: int, a
 
 
 def collection(database: AsyncDatabase[dict[str, Any]]) -> AsyncCollection[dict[str, Any]]:
-    return database[COLLECTION]
+    return database[RECORDINGS]
 
 
 async def save(database: AsyncDatabase[dict[str, Any]], segment: AudioSegment) -> None:
@@ -100,13 +102,13 @@ async def save(database: AsyncDatabase[dict[str, Any]], segment: AudioSegment) -
 async def load_response(
     database: AsyncDatabase[dict[str, Any]], call_sid: str, response_id: str
 ) -> AudioSegment | None:
-    doc = await collection(database).find_one({"_id": segment_id(call_sid, "ai", response_id)})
+    doc = await queries.recording(segment_id(call_sid, "ai", response_id)).first(database)
     return None if doc is None else AudioSegment.model_validate({**doc, "id": doc["_id"]})
 
 
 async def load_call(database: AsyncDatabase[dict[str, Any]], call_sid: str) -> list[AudioSegment]:
-    cursor = collection(database).find({"call_sid": call_sid})
-    return [AudioSegment.model_validate({**d, "id": d["_id"]}) async for d in cursor]
+    docs = await queries.recordings_of(call_sid).all(database)
+    return [AudioSegment.model_validate({**d, "id": d["_id"]}) for d in docs]
 
 
 def _wav(channels: list[list[int]]) -> bytes:

@@ -7,10 +7,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from phony.edge.errors import ApiError
-from phony.projections.documents import ApiKeyDoc, TenantDoc
+from phony.projections import queries
 
 KEY_PREFIX = "pk_live_"
 DISPLAY_PREFIX_LEN = 12
@@ -50,11 +49,11 @@ def presented_key(authorization: str | None, token: str | None) -> str | None:
     return bearer(authorization) or token or None
 
 
-async def _resolve(key_filter: dict[str, Any]) -> Principal:
+async def _resolve(query: queries.Query) -> Principal:
     """The principal of the key matching ``key_filter``; ``ApiError`` 401 when the key is unknown,
     revoked or expired, 403 when its tenant is suspended. One read: the key's document carries its
     tenant's status and limits (see ``ApiKeyDoc``)."""
-    doc = await ApiKeyDoc.get_pymongo_collection().find_one(key_filter)
+    doc = await query.first()
     if doc is None:
         raise ApiError(401, "invalid API key")
     if doc.get("revoked_at") is not None:
@@ -64,7 +63,7 @@ async def _resolve(key_filter: dict[str, Any]) -> Principal:
         raise ApiError(401, "API key expired")
     status, limits = doc.get("tenant_status"), doc.get("tenant_limits")
     if status is None:  # a key projected before keys carried their tenant's status: ask the tenant
-        tenant = await TenantDoc.get_pymongo_collection().find_one({"_id": doc["tenant_id"]})
+        tenant = await queries.tenant(doc["tenant_id"]).first()
         if tenant is None:
             raise ApiError(401, "invalid API key")
         status, limits = tenant.get("status"), tenant.get("limits")
@@ -77,7 +76,7 @@ async def tenant_for_key(key: str | None) -> Principal:
     """Resolve a tenant key; 401 when missing, unknown, revoked or expired, 403 when suspended."""
     if not key:
         raise ApiError(401, "missing API key: send Authorization: Bearer <key>")
-    return await _resolve({"key_hash": hash_key(key)})
+    return await _resolve(queries.key_by_hash(hash_key(key)))
 
 
 async def key_problem(principal: Principal) -> str | None:
@@ -86,7 +85,7 @@ async def key_problem(principal: Principal) -> str | None:
     For long-lived connections that re-check their key, by ``_id``.
     """
     try:
-        await _resolve({"_id": principal.key_id})
+        await _resolve(queries.key(principal.key_id))
     except ApiError as error:
         return error.message
     return None

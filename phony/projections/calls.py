@@ -1,5 +1,6 @@
-"""Projects call events into ``calls`` (one small document per call: status, parties, timestamps) and
-into the call's event pages (``call_pages``), from which the event list and the transcript are read.
+"""Projects call events into ``calls`` (one small document per call: status, parties, timestamps); the
+projector keeps every event's copy beside it (``stored_events``), from which the event list and the
+transcript are read.
 
 Status follows Twilio's vocabulary. It only moves forward (queued → ringing → in-progress → a final
 status), so a late or repeated lifecycle event never takes a call back; ``call.ended`` sets the final
@@ -26,7 +27,7 @@ from phony.events.calls import (
     ResponseApproved,
     ResponsePendingApproval,
 )
-from phony.projections import call_pages
+from phony.projections import queries
 from phony.projections.documents import CallDoc
 
 Handler = Callable[[EventEnvelope, Any], Awaitable[None]]
@@ -60,10 +61,8 @@ async def _progress(
     add: tuple[str, str] | None = None,
     remove: tuple[str, str] | None = None,
 ) -> None:
-    """Record the event in its page, then set ``last_seq`` and ``changes`` on the call, and ``add`` a
-    value to (or ``remove`` one from) a list field: absolute values and set operations under an
-    ``_id``-only filter, so re-applying is harmless, and FerretDB answers it in SQL."""
-    await call_pages.record(event)
+    """Set ``last_seq`` and ``changes`` on the call, and ``add`` a value to (or ``remove`` one from) a
+    list field: absolute values and set operations by ``_id``, so re-applying is harmless."""
     update: dict[str, Any] = {"$set": {"last_seq": event.seq, **changes}}
     if add is not None:
         update["$addToSet"] = {add[0]: add[1]}
@@ -77,9 +76,7 @@ async def _advance(event: EventEnvelope, status: str, *, answered: bool) -> None
 
     Reading before writing is safe: one projector applies a call's events one at a time, in order.
     """
-    current = await CallDoc.get_pymongo_collection().find_one(
-        {"_id": event.aggregate_id}, projection={"status": 1, "answered_at": 1}
-    )
+    current = await queries.call(event.aggregate_id, "status", "answered_at").first()
     changes: dict[str, Any] = {}
     if current is not None and _rank(status) > _rank(current["status"]):
         changes["status"] = status
@@ -95,7 +92,6 @@ async def _advance(event: EventEnvelope, status: str, *, answered: bool) -> None
 
 async def call_started(event: EventEnvelope, data: CallStarted) -> None:
     """The call's first event creates its document with an insert (a duplicate means: applied)."""
-    await call_pages.record(event)
     await CallDoc(
         id=event.aggregate_id,
         tenant_id=event.tenant_id,
@@ -160,7 +156,7 @@ async def clarification_answered(event: EventEnvelope, _: ClarificationAnswered)
 
 
 async def recorded(event: EventEnvelope, _: object) -> None:
-    """Any other call event: kept in the call's pages (event list, transcript) and ``last_seq``."""
+    """Any other call event: only ``last_seq`` (its stored copy is the event list and transcript)."""
     await _progress(event, {})
 
 

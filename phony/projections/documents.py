@@ -1,6 +1,8 @@
 """Read models (MongoDB through Beanie). Disposable: ``phony rebuild`` recreates them from the log.
 
-Only features both MongoDB and FerretDB serve are used: plain finds, counts, upserts, unique indexes.
+Only what MongoDB itself serves is used (plain finds, counts, upserts, unique indexes), so any
+MongoDB wire-protocol server works. Each collection's indexes serve exactly the query shapes of
+``queries.py``, which a test explains on the server.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from beanie import Document, init_beanie
 from pydantic import Field
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect, OperationFailure
 
 from phony.config import Settings
@@ -29,6 +32,7 @@ class TenantDoc(Document):
 
     class Settings:
         name = "tenants"
+        indexes = [pymongo.IndexModel([("created_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)])]
 
 
 class ApiKeyDoc(Document):
@@ -49,7 +53,13 @@ class ApiKeyDoc(Document):
         name = "api_keys"
         indexes = [
             pymongo.IndexModel([("key_hash", pymongo.ASCENDING)], unique=True),
-            pymongo.IndexModel([("tenant_id", pymongo.ASCENDING)]),
+            pymongo.IndexModel(
+                [
+                    ("tenant_id", pymongo.ASCENDING),
+                    ("created_at", pymongo.ASCENDING),
+                    ("_id", pymongo.ASCENDING),
+                ]
+            ),
         ]
 
 
@@ -77,7 +87,12 @@ class AgentDoc(Document):
         name = "agents"
         indexes = [
             pymongo.IndexModel(
-                [("tenant_id", pymongo.ASCENDING), ("deleted", pymongo.ASCENDING), ("created_at", 1)]
+                [
+                    ("tenant_id", pymongo.ASCENDING),
+                    ("deleted", pymongo.ASCENDING),
+                    ("created_at", pymongo.ASCENDING),
+                    ("_id", pymongo.ASCENDING),
+                ]
             ),
             pymongo.IndexModel([("phone_numbers", pymongo.ASCENDING)]),
         ]
@@ -106,8 +121,14 @@ class CallDoc(Document):
     class Settings:
         name = "calls"
         indexes = [
-            pymongo.IndexModel([("tenant_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)]),
-            pymongo.IndexModel([("status", pymongo.ASCENDING)]),
+            pymongo.IndexModel(
+                [
+                    ("tenant_id", pymongo.ASCENDING),
+                    ("created_at", pymongo.DESCENDING),
+                    ("_id", pymongo.DESCENDING),
+                ]
+            ),
+            pymongo.IndexModel([("ended_at", pymongo.ASCENDING)]),
         ]
 
 
@@ -117,45 +138,31 @@ def stored_event_id(aggregate_id: str, seq: int) -> str:
 
 
 class StoredEvent(Document):
-    """An indexed copy of every event, for ``GET /calls/{sid}/events`` and ``since=`` replay, and the
-    projector's idempotence guard: its ``_id`` is (aggregate_id, seq), so a second copy cannot exist."""
+    """A copy of every event, for ``GET /calls/{sid}/events``, the transcript, ``since=`` replay, and
+    the projector's idempotence guard: its ``_id`` is (aggregate_id, seq), so a second copy cannot
+    exist, and the ``_id`` index gives an aggregate's events in seq order (``queries.call_events``).
+
+    ``event`` is the event's public JSON text as projected: what the events WebSocket sends, byte for
+    byte the same whether live or replayed (a BSON date would cut the timestamp to milliseconds).
+    """
 
     id: str  # type: ignore[assignment]  # "<aggregate_id>:<seq, 12 digits>": unique per (aggregate, seq)
-    event_id: str
     aggregate_type: str
     aggregate_id: str
     tenant_id: str
     seq: int
     type: str
-    version: int
     timestamp: datetime
-    data: dict[str, Any]
+    event: str
 
     class Settings:
         name = "events"
-        indexes = [
-            pymongo.IndexModel(
-                [("aggregate_id", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)], unique=True
-            ),
-            pymongo.IndexModel([("tenant_id", pymongo.ASCENDING), ("timestamp", pymongo.ASCENDING)]),
-        ]
 
 
-class CallEventPage(Document):
-    """A page of one call's events, ``events["<seq>"]`` = the event's public JSON text, 50 per page.
-
-    What ``GET /calls/{sid}/events``, the transcript and ``since=`` replay read: a few ``_id`` lookups
-    per call instead of a query over every event of every call (FerretDB answers only ``_id`` filters
-    in SQL). Pages bound the size of the document each event rewrites.
-    """
-
-    id: str  # type: ignore[assignment]  # "<call_sid>:<page, 6 digits>"
-    call_sid: str
-    tenant_id: str
-    events: dict[str, str] = Field(default_factory=dict)
-
-    class Settings:
-        name = "call_events"
+# The call audio store (phony.recordings): not a read model, never rebuilt, but read by the same
+# query shapes (queries.recordings_of).
+RECORDINGS = "call_audio"
+RECORDINGS_INDEXES = [pymongo.IndexModel([("call_sid", pymongo.ASCENDING)])]
 
 
 READ_MODELS: tuple[type[Document], ...] = (
@@ -163,7 +170,6 @@ READ_MODELS: tuple[type[Document], ...] = (
     ApiKeyDoc,
     AgentDoc,
     CallDoc,
-    CallEventPage,
     StoredEvent,
 )
 
@@ -182,8 +188,14 @@ async def init_read_models(client: AsyncMongoClient[dict[str, Any]], settings: S
     """
     database = client[settings.mongodb_db]
     await init_beanie(database=database, document_models=list(READ_MODELS), skip_indexes=True)
+    await ensure_all_indexes(database)
+
+
+async def ensure_all_indexes(database: AsyncDatabase[dict[str, Any]]) -> None:
+    """Every collection's indexes (read models and recordings), those missing created."""
     for model in READ_MODELS:
-        await ensure_indexes(database[model.get_collection_name()], getattr(model.Settings, "indexes", []))
+        await ensure_indexes(database[model.Settings.name], getattr(model.Settings, "indexes", []))
+    await ensure_indexes(database[RECORDINGS], RECORDINGS_INDEXES)
 
 
 async def ensure_indexes(

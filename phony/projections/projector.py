@@ -16,9 +16,9 @@ from phony.config import Settings
 from phony.events import EventEnvelope, payload_of
 from phony.events.agents import AgentCreated, AgentDeleted, AgentUpdated
 from phony.events.tenants import ApiKeyIssued, ApiKeyRevoked, TenantCreated, TenantUpdated
-from phony.projections import agents, calls, tenants
-from phony.projections.documents import StoredEvent, stored_event_id
+from phony.projections import agents, calls, queries, tenants
 from phony.projections.fanout import publish_event
+from phony.projections.stored_events import stored
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +34,6 @@ HANDLERS: Mapping[str, Handler] = {
     AgentDeleted.TYPE: agents.agent_deleted,
     **calls.HANDLERS,
 }
-
-
-def stored(event: EventEnvelope) -> StoredEvent:
-    """The indexed copy of ``event`` kept in the ``events`` collection."""
-    return StoredEvent(
-        id=stored_event_id(event.aggregate_id, event.seq),
-        event_id=event.id,
-        aggregate_type=event.aggregate_type,
-        aggregate_id=event.aggregate_id,
-        tenant_id=event.tenant_id,
-        seq=event.seq,
-        type=event.type,
-        version=event.version,
-        timestamp=event.timestamp,
-        data=event.data,
-    )
 
 
 class SeqMemory:
@@ -78,15 +62,13 @@ async def apply(event: EventEnvelope, memory: SeqMemory) -> bool:
     The first event of an aggregate creates its document with an insert, which fails if it exists;
     later events set absolute values, so the one window where an event can be applied twice (a crash
     between its handler and storing its copy) still leaves the same documents. Only an aggregate the
-    memory does not know costs a lookup (MongoDB, and FerretDB's SQLite backend, which scans).
+    memory does not know costs a lookup (by ``_id``).
     """
     known = memory.get(event.aggregate_id)
     if known is not None and event.seq <= known:
         return False
     if known is None and event.seq > 1:
-        found = await StoredEvent.get_pymongo_collection().find_one(
-            {"_id": stored_event_id(event.aggregate_id, event.seq)}, projection={"_id": 1}
-        )
+        found = await queries.stored_event(event.aggregate_id, event.seq).first()
         if found is not None:
             memory.set(event.aggregate_id, event.seq)
             return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from phony.events import EventEnvelope
 from phony.events.tenants import ApiKeyIssued, ApiKeyRevoked, TenantCreated, TenantUpdated
+from phony.projections import queries
 from phony.projections.documents import ApiKeyDoc, TenantDoc
 
 
@@ -25,12 +26,13 @@ async def tenant_updated(event: EventEnvelope, data: TenantUpdated) -> None:
         {"$set": {"name": data.name, "status": data.status, "limits": limits, "updated_at": event.timestamp}},
     )
     await ApiKeyDoc.get_pymongo_collection().update_many(
-        {"tenant_id": event.aggregate_id}, {"$set": {"tenant_status": data.status, "tenant_limits": limits}}
+        dict(queries.keys_of(event.aggregate_id).filter),
+        {"$set": {"tenant_status": data.status, "tenant_limits": limits}},
     )
 
 
 async def api_key_issued(event: EventEnvelope, data: ApiKeyIssued) -> None:
-    tenant = await TenantDoc.get_pymongo_collection().find_one({"_id": event.tenant_id})
+    tenant = await queries.tenant(event.tenant_id).first()
     await ApiKeyDoc(
         id=data.key_id,
         tenant_id=event.tenant_id,

@@ -12,7 +12,7 @@ import logging
 from collections import OrderedDict
 
 from phony.edge.live.subscription import LiveEvent
-from phony.projections.call_pages import read_events
+from phony.projections.stored_events import read_events
 
 log = logging.getLogger(__name__)
 

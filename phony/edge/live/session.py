@@ -18,8 +18,8 @@ from phony.edge.live.hub import EventHub, HubUnavailable
 from phony.edge.live.leases import SocketLeases
 from phony.edge.live.order import CallOrder
 from phony.edge.live.subscription import LiveEvent, Subscription, SubscriptionEnded
-from phony.projections.call_pages import read_events
-from phony.projections.documents import CallDoc
+from phony.projections import queries
+from phony.projections.stored_events import read_events
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class EventSocket:
         sid = self._request.call_sid
         if sid is None:
             return
-        doc = await CallDoc.get_pymongo_collection().find_one({"_id": sid}, projection={"last_seq": 1})
+        doc = await queries.call(sid, "last_seq").first()
         last = int(doc["last_seq"]) if doc is not None else 0
         start = self._request.since if self._request.since is not None else last
         for batch_start in range(start, last, REPLAY_BATCH):

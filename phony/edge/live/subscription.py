@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from phony.edge.channels import EndReason
 from phony.events import EventEnvelope
-from phony.projections.call_pages import public_json
+from phony.projections.stored_events import public_json
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -13,7 +14,7 @@ from phony.edge.schemas.agents import AgentCreate, AgentList, AgentOut, AgentPat
 from phony.edge.schemas.common import Offset
 from phony.events import new_id
 from phony.events.agents import AgentSettings
-from phony.projections.documents import AgentDoc
+from phony.projections import queries
 
 router = APIRouter(prefix="/agents", tags=["agents"], responses=responses(401, 403, 429, 503))
 
@@ -24,7 +25,7 @@ def _out(doc: dict[str, Any]) -> AgentOut:
 
 async def _load(tenant_id: str, agent_id: str) -> AgentOut:
     # By _id alone: the one filter FerretDB's SQLite backend hands to SQL; the rest is checked here.
-    doc = await AgentDoc.get_pymongo_collection().find_one({"_id": agent_id})
+    doc = await queries.agent(agent_id).first()
     if doc is None or doc["tenant_id"] != tenant_id or doc["deleted"]:
         raise ApiError(404, "agent not found", details={"id": agent_id})
     return _out(doc)
@@ -52,13 +53,9 @@ async def list_agents(
     is_active: bool | None = None,
 ) -> AgentList:
     """The tenant's agents, oldest first."""
-    query: dict[str, Any] = {"tenant_id": caller.tenant_id, "deleted": False}
-    if is_active is not None:
-        query["is_active"] = is_active
-    collection = AgentDoc.get_pymongo_collection()
-    total = await collection.count_documents(query)
-    cursor = collection.find(query).sort([("created_at", 1), ("_id", 1)]).skip(offset).limit(limit)
-    return AgentList(agents=[_out(d) async for d in cursor], total=total, limit=limit, offset=offset)
+    query = queries.agents_of(caller.tenant_id, is_active)
+    total, docs = await asyncio.gather(query.count(), query.page(offset, limit))
+    return AgentList(agents=[_out(d) for d in docs], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{agent_id}", responses=responses(404))

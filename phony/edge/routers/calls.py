@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
@@ -15,8 +16,8 @@ from phony.edge.deps import CallsCaller, CallsLinkCaller, Ctx
 from phony.edge.errors import ApiError, responses
 from phony.edge.schemas.calls import CallEvents, CallList, CallOut, CallStatus, PublicEvent, Transcript
 from phony.events.calls import Direction
-from phony.projections.call_pages import read_events
-from phony.projections.documents import CallDoc
+from phony.projections import queries
+from phony.projections.stored_events import read_events
 from phony.projections.transcript import transcript
 
 router = APIRouter(prefix="/calls", tags=["calls"], responses=responses(401, 403, 429, 503))
@@ -33,8 +34,8 @@ def _out(doc: dict[str, Any]) -> CallOut:
 
 
 async def _load(tenant_id: str, call_sid: str) -> dict[str, Any]:
-    # By _id alone (FerretDB answers only that in SQL); another tenant's call is as unknown as none.
-    doc = await CallDoc.get_pymongo_collection().find_one({"_id": call_sid})
+    # Another tenant's call is as unknown as none.
+    doc = await queries.call(call_sid).first()
     if doc is None or doc["tenant_id"] != tenant_id:
         raise ApiError(404, "call not found", details={"call_sid": call_sid})
     found: dict[str, Any] = doc
@@ -51,14 +52,9 @@ async def list_calls(
     offset: int = Query(0, ge=0),
 ) -> CallList:
     """The tenant's calls, newest first, optionally only those with a status, agent or direction."""
-    query: dict[str, Any] = {"tenant_id": caller.tenant_id}
-    for field, value in (("status", status), ("agent_id", agent_id), ("direction", direction)):
-        if value is not None:
-            query[field] = value
-    collection = CallDoc.get_pymongo_collection()
-    total = await collection.count_documents(query)
-    cursor = collection.find(query).sort([("created_at", -1), ("_id", -1)]).skip(offset).limit(limit)
-    return CallList(calls=[_out(d) async for d in cursor], total=total, limit=limit, offset=offset)
+    query = queries.calls_of(caller.tenant_id, status=status, agent_id=agent_id, direction=direction)
+    total, docs = await asyncio.gather(query.count(), query.page(offset, limit))
+    return CallList(calls=[_out(d) for d in docs], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{call_sid}", responses=responses(404))

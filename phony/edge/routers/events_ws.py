@@ -34,7 +34,7 @@ from phony.edge.auth import Principal, presented_key, tenant_for_key
 from phony.edge.deps import Ctx
 from phony.edge.errors import ApiError
 from phony.edge.live.session import INTERNAL_ERROR, POLICY_VIOLATION, Close, EventSocket, StreamRequest
-from phony.projections.documents import CallDoc
+from phony.projections import queries
 
 router = APIRouter(tags=["events"])
 
@@ -76,7 +76,7 @@ async def _principal(websocket: WebSocket) -> Principal:
 async def _check_call(principal: Principal, call_sid: str | None) -> None:
     if call_sid is None:
         return
-    doc = await CallDoc.get_pymongo_collection().find_one({"_id": call_sid}, projection={"tenant_id": 1})
+    doc = await queries.call(call_sid, "tenant_id").first()
     if doc is None or doc["tenant_id"] != principal.tenant_id:
         raise Refused("call not found")
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from phony.edge.deps import Ctx
-from phony.projections.documents import CallDoc
+from phony.projections import queries
 
 router = APIRouter(tags=["health"])
 
@@ -37,9 +37,7 @@ async def _check(probe: Awaitable[Any]) -> DependencyState:
 
 async def _active_calls() -> int | None:
     try:
-        return await asyncio.wait_for(
-            CallDoc.get_pymongo_collection().count_documents({"ended_at": None}), CHECK_TIMEOUT_S
-        )
+        return await asyncio.wait_for(queries.live_calls().count(), CHECK_TIMEOUT_S)
     except Exception:
         return None
 

@@ -13,7 +13,8 @@ from phony.edge.errors import ApiError, responses
 from phony.edge.routers.twilio_webhooks import settings_of
 from phony.edge.schemas.common import PhoneNumber
 from phony.events import new_id
-from phony.projections.documents import AgentDoc, CallDoc
+from phony.projections import queries
+from phony.projections.documents import AgentDoc
 
 router = APIRouter(prefix="/calls", tags=["calls"], responses=responses(401, 403, 429, 503))
 
@@ -39,7 +40,7 @@ class CallPlaced(BaseModel):
 async def place_call(body: CallCreate, ctx: Ctx, caller: CallsCaller) -> CallPlaced:
     """Ask Twilio to dial ``to_number``; the agent talks when the callee answers. Returns once the
     call exists (Twilio accepted it and ``call.started`` is recorded)."""
-    doc = await AgentDoc.get_pymongo_collection().find_one({"_id": body.agent_id})
+    doc = await queries.agent(body.agent_id).first()
     if doc is None or doc["tenant_id"] != caller.tenant_id or doc["deleted"]:
         raise ApiError(404, "agent not found", details={"id": body.agent_id})
     agent = AgentDoc.model_validate({**doc, "id": doc["_id"]})
@@ -64,5 +65,5 @@ async def place_call(body: CallCreate, ctx: Ctx, caller: CallsCaller) -> CallPla
             metadata=body.metadata,
         )
     )
-    call = await CallDoc.get_pymongo_collection().find_one({"_id": outcome.aggregate_id})
+    call = await queries.call(outcome.aggregate_id).first()
     return CallPlaced(call_sid=outcome.aggregate_id, status=call["status"] if call else "queued")

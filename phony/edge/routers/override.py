@@ -23,7 +23,7 @@ from phony.edge.auth import Principal, bearer, tenant_for_key
 from phony.edge.deps import AuthHeader, Ctx, count_request
 from phony.edge.errors import ApiError, responses
 from phony.edge.schemas.common import PhoneNumber
-from phony.projections.documents import CallDoc
+from phony.projections import queries
 
 router = APIRouter(prefix="/override", tags=["supervisor"], responses=responses(401, 403, 404, 422, 429, 503))
 
@@ -72,7 +72,7 @@ async def _caller_and_call(
     supervisor's override is latency-critical. A refused key is refused before anything else."""
     principal, doc = await asyncio.gather(
         tenant_for_key(bearer(authorization)),
-        CallDoc.get_pymongo_collection().find_one({"_id": call_sid}),
+        queries.call(call_sid).first(),
         return_exceptions=True,
     )
     for outcome in (principal, doc):

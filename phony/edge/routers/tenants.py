@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,13 +24,13 @@ from phony.edge.schemas.tenants import (
     TenantPatch,
 )
 from phony.events import new_id
-from phony.projections.documents import ApiKeyDoc, TenantDoc
+from phony.projections import queries
 
 router = APIRouter(prefix="/tenants", tags=["tenants"], responses=responses(401, 503))
 
 
 async def _tenant(tenant_id: str) -> TenantOut:
-    doc = await TenantDoc.get_pymongo_collection().find_one({"_id": tenant_id})
+    doc = await queries.tenant(tenant_id).first()
     if doc is None:
         raise ApiError(404, "tenant not found", details={"id": tenant_id})
     return TenantOut.model_validate({**doc, "id": doc["_id"]})
@@ -61,23 +62,22 @@ async def _issue(ctx: Ctx, tenant_id: str, body: ApiKeyCreate) -> ApiKeyCreated:
             expires_at=expires_at,
         )
     )
-    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"_id": key_id})
+    doc = await queries.key(key_id).first()
     assert doc is not None  # projected before execute() returned
     return ApiKeyCreated.model_validate({**_key_out(doc).model_dump(), "key": key})
 
 
 async def _keys(tenant_id: str) -> ApiKeyList:
     await _tenant(tenant_id)
-    cursor = ApiKeyDoc.get_pymongo_collection().find({"tenant_id": tenant_id}).sort("created_at", 1)
-    return ApiKeyList(api_keys=[_key_out(d) async for d in cursor])
+    return ApiKeyList(api_keys=[_key_out(d) for d in await queries.keys_of(tenant_id).all()])
 
 
 async def _revoke(ctx: Ctx, tenant_id: str, key_id: str) -> ApiKeyOut:
-    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"_id": key_id})
+    doc = await queries.key(key_id).first()
     if doc is None or doc["tenant_id"] != tenant_id:
         raise ApiError(404, "API key not found", details={"id": key_id})
     await ctx.bus.execute(RevokeApiKey(tenant_id=tenant_id, aggregate_id=tenant_id, key_id=key_id))
-    doc = await ApiKeyDoc.get_pymongo_collection().find_one({"_id": key_id})
+    doc = await queries.key(key_id).first()
     assert doc is not None
     return _key_out(doc)
 
@@ -116,10 +116,9 @@ async def create_tenant(body: TenantCreate, ctx: Ctx, _: Admin) -> TenantOut:
 
 @router.get("/", responses=responses(422))
 async def list_tenants(_: Admin, limit: int = Query(20, ge=1, le=100), offset: Offset = 0) -> TenantList:
-    collection = TenantDoc.get_pymongo_collection()
-    total = await collection.count_documents({})
-    cursor = collection.find({}).sort([("created_at", 1), ("_id", 1)]).skip(offset).limit(limit)
-    tenants = [TenantOut.model_validate({**d, "id": d["_id"]}) async for d in cursor]
+    query = queries.tenants()
+    total, docs = await asyncio.gather(query.count(), query.page(offset, limit))
+    tenants = [TenantOut.model_validate({**d, "id": d["_id"]}) for d in docs]
     return TenantList(tenants=tenants, total=total, limit=limit, offset=offset)
 
 

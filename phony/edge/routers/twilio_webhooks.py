@@ -13,6 +13,7 @@ from phony.edge.errors import ApiError, responses
 from phony.edge.ratelimit import hit
 from phony.events.agents import AgentSettings
 from phony.events.calls import UNROUTED_TENANT
+from phony.projections import queries
 from phony.projections.documents import AgentDoc
 from phony.twiml import stream_twiml
 
@@ -42,9 +43,7 @@ def _required(form: dict[str, str], *names: str) -> None:
 
 
 async def _agent_for(number: str) -> AgentDoc | None:
-    doc = await AgentDoc.get_pymongo_collection().find_one(
-        {"phone_numbers": number, "is_active": True, "deleted": False}
-    )
+    doc = await queries.agent_for_number(number).first()
     return None if doc is None else AgentDoc.model_validate({**doc, "id": doc["_id"]})
 
 

@@ -1,0 +1,157 @@
+"""Every read Phony makes of its stored documents, one function per query shape.
+
+Routers, the events WebSocket, the projector and the recordings all read through these shapes, and
+``tests/test_query_plans.py`` asks the server to explain each of them: a shape that no index serves
+(a collection scan) fails the suite. Each shape names the index that serves it beside the document's
+``Settings.indexes`` (documents.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from phony.projections.documents import (
+    RECORDINGS,
+    AgentDoc,
+    ApiKeyDoc,
+    CallDoc,
+    StoredEvent,
+    TenantDoc,
+    stored_event_id,
+)
+
+Doc = dict[str, Any]
+Sort = tuple[tuple[str, int], ...]
+
+
+def read_models() -> AsyncDatabase[Doc]:
+    """The database the read models were bound to (``init_read_models``, in each process's lifespan)."""
+    return TenantDoc.get_pymongo_collection().database
+
+
+@dataclass(frozen=True)
+class Query:
+    """A filter on one collection, with the order its results come in."""
+
+    collection: str
+    filter: Mapping[str, Any]
+    sort: Sort = ()
+    projection: Mapping[str, int] | None = field(default=None)
+
+    def on(self, database: AsyncDatabase[Doc] | None = None) -> AsyncCollection[Doc]:
+        return (database if database is not None else read_models())[self.collection]
+
+    async def first(self, database: AsyncDatabase[Doc] | None = None) -> Doc | None:
+        found: Doc | None = await self.on(database).find_one(
+            dict(self.filter), projection=self._projection(), sort=list(self.sort) or None
+        )
+        return found
+
+    async def page(self, offset: int, limit: int, database: AsyncDatabase[Doc] | None = None) -> list[Doc]:
+        cursor = self.on(database).find(dict(self.filter), projection=self._projection())
+        if self.sort:
+            cursor = cursor.sort(list(self.sort))
+        return [doc async for doc in cursor.skip(offset).limit(limit)]
+
+    async def all(self, database: AsyncDatabase[Doc] | None = None) -> list[Doc]:
+        return await self.page(0, 0, database)
+
+    async def count(self, database: AsyncDatabase[Doc] | None = None) -> int:
+        return await self.on(database).count_documents(dict(self.filter))
+
+    def _projection(self) -> dict[str, int] | None:
+        return dict(self.projection) if self.projection is not None else None
+
+
+def by_id(collection: str, doc_id: str, *fields: str) -> Query:
+    """One document by ``_id`` (the ``_id`` index), optionally only ``fields``."""
+    return Query(collection, {"_id": doc_id}, projection=dict.fromkeys(fields, 1) if fields else None)
+
+
+def tenant(tenant_id: str) -> Query:
+    return by_id(TenantDoc.Settings.name, tenant_id)
+
+
+def tenants() -> Query:
+    """Every tenant, oldest first (the ``_id`` index walked: tenant ids grow with time)."""
+    return Query(TenantDoc.Settings.name, {}, sort=(("created_at", 1), ("_id", 1)))
+
+
+def key_by_hash(key_hash: str) -> Query:
+    """The key a request presents (the unique ``key_hash`` index)."""
+    return Query(ApiKeyDoc.Settings.name, {"key_hash": key_hash})
+
+
+def key(key_id: str) -> Query:
+    return by_id(ApiKeyDoc.Settings.name, key_id)
+
+
+def keys_of(tenant_id: str) -> Query:
+    """A tenant's keys, oldest first (index ``tenant_id, created_at``)."""
+    return Query(ApiKeyDoc.Settings.name, {"tenant_id": tenant_id}, sort=(("created_at", 1), ("_id", 1)))
+
+
+def agent(agent_id: str) -> Query:
+    return by_id(AgentDoc.Settings.name, agent_id)
+
+
+def agents_of(tenant_id: str, is_active: bool | None = None) -> Query:
+    """A tenant's agents, oldest first (index ``tenant_id, deleted, created_at, _id``)."""
+    wanted: dict[str, Any] = {"tenant_id": tenant_id, "deleted": False}
+    if is_active is not None:
+        wanted["is_active"] = is_active
+    return Query(AgentDoc.Settings.name, wanted, sort=(("created_at", 1), ("_id", 1)))
+
+
+def agent_for_number(number: str) -> Query:
+    """The active agent that answers ``number`` (multikey index ``phone_numbers``)."""
+    return Query(AgentDoc.Settings.name, {"phone_numbers": number, "is_active": True, "deleted": False})
+
+
+def call(call_sid: str, *fields: str) -> Query:
+    return by_id(CallDoc.Settings.name, call_sid, *fields)
+
+
+def calls_of(
+    tenant_id: str, *, status: str | None = None, agent_id: str | None = None, direction: str | None = None
+) -> Query:
+    """A tenant's calls, newest first, optionally of one status, agent or direction (index
+    ``tenant_id, created_at, _id``; the other conditions are checked on the documents it finds)."""
+    wanted: dict[str, Any] = {"tenant_id": tenant_id}
+    for name, value in (("status", status), ("agent_id", agent_id), ("direction", direction)):
+        if value is not None:
+            wanted[name] = value
+    return Query(CallDoc.Settings.name, wanted, sort=(("created_at", -1), ("_id", -1)))
+
+
+def live_calls() -> Query:
+    """Calls not ended yet, of every tenant (index ``ended_at``: ``null`` matches a missing field)."""
+    return Query(CallDoc.Settings.name, {"ended_at": None})
+
+
+def call_events(call_sid: str, after: int, upto: int) -> Query:
+    """A call's stored events with ``after < seq <= upto`` in seq order: an ``_id`` range, since an
+    event's ``_id`` is its call and its seq (``stored_event_id``), so the ``_id`` index is the order."""
+    return Query(
+        StoredEvent.Settings.name,
+        {"_id": {"$gt": stored_event_id(call_sid, after), "$lte": stored_event_id(call_sid, upto)}},
+        sort=(("_id", 1),),
+    )
+
+
+def stored_event(aggregate_id: str, seq: int) -> Query:
+    return by_id(StoredEvent.Settings.name, stored_event_id(aggregate_id, seq), "_id")
+
+
+def recording(segment_id: str) -> Query:
+    return by_id(RECORDINGS, segment_id)
+
+
+def recordings_of(call_sid: str) -> Query:
+    """Every stored audio segment of a call (index ``call_sid``)."""
+    return Query(RECORDINGS, {"call_sid": call_sid})
