@@ -261,6 +261,10 @@ async def test_every_phone_field_states_the_e164_pattern(admin: httpx.AsyncClien
     assert pattern("AgentCreate", "transfer_allowlist") == E164_PREFIX
     patch = schemas["AgentPatch"]["properties"]["phone_numbers"]["anyOf"][0]
     assert patch["items"]["pattern"] == E164
+    # A number twice is refused (422), so the schema says the lists hold distinct items.
+    assert schemas["AgentCreate"]["properties"]["phone_numbers"]["uniqueItems"] is True
+    assert schemas["AgentCreate"]["properties"]["transfer_allowlist"]["uniqueItems"] is True
+    assert patch["uniqueItems"] is True
 
 
 @pytest.mark.parametrize(

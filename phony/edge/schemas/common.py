@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import AfterValidator, Strict, WithJsonSchema
+from pydantic import AfterValidator, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from phony.edge.errors import BSON_INT_MAX
@@ -51,8 +51,9 @@ PhonePrefix = Annotated[
     AfterValidator(_e164_prefix),
     WithJsonSchema({"type": "string", "pattern": E164_PREFIX, "examples": ["+1555"]}),
 ]
-PhoneNumbers = Annotated[list[PhoneNumber], AfterValidator(_distinct)]
-PhonePrefixes = Annotated[list[PhonePrefix], AfterValidator(_distinct)]
+_DISTINCT = Field(json_schema_extra={"uniqueItems": True})
+PhoneNumbers = Annotated[list[PhoneNumber], AfterValidator(_distinct), _DISTINCT]
+PhonePrefixes = Annotated[list[PhonePrefix], AfterValidator(_distinct), _DISTINCT]
 
 # JSON's true and false only: 0, 1 and "yes" are refused, not taken for booleans.
 Flag = Annotated[bool, Strict()]
