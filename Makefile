@@ -1,13 +1,14 @@
 # The two commands of the quick start: `make up` and `make test`.
 PY      := .venv/bin/python
-STAMP   := .venv/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP   := .venv/.installed-$(shell cat pyproject.toml clients/python/pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: up test install services services-down status lint bench soak
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
 	@$(PY) -m pip install -q -U pip
 	@$(PY) -m pip install -q -e '.[dev]'
+	@$(PY) -m pip install -q -e clients/python
 	@rm -f .venv/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
