@@ -34,6 +34,7 @@ from tests.support import (  # noqa: E402
     Servers,
     agent_body,
     drop_namespace,
+    free_port,
     phony_env,
     unique_number,
 )
@@ -69,7 +70,16 @@ async def main(requests: int) -> None:
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     log_dir = ROOT / ".services" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    phony = PhonyProcess("serve", phony_env(servers, namespace, PHONY_LOG_LEVEL="WARNING"))
+    phony = PhonyProcess(
+        "serve",
+        phony_env(
+            servers,
+            namespace,
+            PHONY_LOG_LEVEL="WARNING",
+            PHONY_SIM_OPENAI_PORT=str(free_port()),
+            PHONY_SIM_TWILIO_PORT=str(free_port()),
+        ),
+    )
     phony.start(log_dir)
     mongo = mongo_client(Settings(_env_file=None, mongodb_url=servers.mongodb))
     baseline_db = mongo[f"{namespace}_baseline"]["agents"]
