@@ -333,3 +333,34 @@ async def test_unexpected_failure_keeps_the_connection(
         await agents.delete_one({"_id": "agent_broken2"})  # the log never had it: leave no trace
         await client.close()
     assert [status for status, _ in answers] == [500, 200]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("temperature", False), ("temperature", "0.5"), ("max_tokens", True), ("max_tokens", 1.5)],
+)
+async def test_numbers_are_json_numbers_only(name: str, value: object, tenant: TenantHandle) -> None:
+    r = await tenant.client.post("/agents/", json=agent_body(**{name: value}))
+    error = assert_envelope(r, 422, "VALIDATION_ERROR")
+    assert error["details"]["field"] == name  # type: ignore[index]
+
+
+async def test_a_number_is_a_temperature_whether_written_with_a_point_or_not(tenant: TenantHandle) -> None:
+    r = await tenant.client.post("/agents/", json=agent_body(temperature=1, max_tokens=150))
+    assert r.status_code == 201, r.text
+    assert (r.json()["temperature"], r.json()["max_tokens"]) == (1.0, 150)
+
+
+@pytest.mark.parametrize("value", [0, 1_900_000_000, True])
+async def test_key_expiry_is_a_date_time_string_not_a_number(value: object, tenant: TenantHandle) -> None:
+    r = await tenant.client.post("/tenants/me/api-keys", json={"expires_at": value})
+    error = assert_envelope(r, 422, "VALIDATION_ERROR")
+    assert error["details"]["field"] == "expires_at"  # type: ignore[index]
+
+
+async def test_calling_with_an_agent_that_has_no_number_and_no_from_number_is_409(
+    tenant: TenantHandle, agent: dict[str, object]
+) -> None:
+    r = await tenant.client.post("/calls/", json={"agent_id": agent["id"], "to_number": "+15557654321"})
+    error = assert_envelope(r, 409, "CONFLICT")
+    assert error["details"] == {"field": "from_number", "value": None}

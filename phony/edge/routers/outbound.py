@@ -47,9 +47,9 @@ async def place_call(body: CallCreate, ctx: Ctx, caller: CallsCaller) -> CallPla
     if not agent.is_active:
         raise ApiError(409, "agent is not active", details={"field": "agent_id", "value": body.agent_id})
     from_number = body.from_number or (agent.phone_numbers[0] if agent.phone_numbers else None)
-    if from_number is None:
+    if from_number is None:  # the request is well formed; the agent's state refuses it, as inactive does
         raise ApiError(
-            422,
+            409,
             "the agent has no phone number to call from: give from_number",
             details={"field": "from_number", "value": None},
         )

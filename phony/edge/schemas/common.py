@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import AfterValidator, Field, Strict, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from phony.edge.errors import BSON_INT_MAX
@@ -57,6 +58,20 @@ PhonePrefixes = Annotated[list[PhonePrefix], AfterValidator(_distinct), _DISTINC
 
 # JSON's true and false only: 0, 1 and "yes" are refused, not taken for booleans.
 Flag = Annotated[bool, Strict()]
+# JSON numbers only: true, false and "1" are refused, not taken for numbers (an integer field takes
+# no 1.5 or 1.0 either; a number field takes integers).
+Number = Annotated[float, Strict()]
+Integer = Annotated[int, Strict()]
+
+
+def _text(value: object) -> object:
+    if isinstance(value, bool | int | float):
+        raise PydanticCustomError("datetime_type", "Input should be an ISO 8601 date-time string")
+    return value
+
+
+# An ISO 8601 string, as the schema says; a bare number is not taken for seconds since 1970.
+Timestamp = Annotated[datetime, BeforeValidator(_text)]
 
 # Paging: an offset MongoDB can skip (it refuses integers past 8 bytes).
 Offset = Annotated[int, Query(ge=0, le=BSON_INT_MAX, description="How many to skip")]

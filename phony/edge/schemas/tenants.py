@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from phony.edge.schemas.common import Integer, Timestamp
 from phony.events.tenants import TenantLimits, TenantStatus
 
 TenantName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -44,8 +45,8 @@ class TenantList(BaseModel):
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(max_length=200)] = "default"
-    expires_at: datetime | None = Field(None, description="When the key stops working (UTC)")
-    expires_in_seconds: int | None = Field(None, ge=1, le=10 * 365 * 86400)
+    expires_at: Timestamp | None = Field(None, description="When the key stops working (UTC)")
+    expires_in_seconds: Integer | None = Field(None, ge=1, le=10 * 365 * 86400)
 
 
 class ApiKeyOut(BaseModel):
