@@ -8,9 +8,9 @@ import { freshTenant, uniqueNumber } from './support.js';
 const EXAMPLE = fileURLToPath(new URL('../examples/seed-example.mjs', import.meta.url));
 
 /** Runs `node <file>`; resolves with its exit code and output once it exits by itself. */
-function run(file, env, within) {
+function run(file, env, within, flags = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...flags, file], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -26,13 +26,27 @@ function run(file, env, within) {
   });
 }
 
-test("the seed's JavaScript example runs as written to the end of a simulated call", async () => {
+/** Runs the example with a fresh tenant and number, through to its end; what it printed. */
+async function runExample(flags = []) {
   const { key } = await freshTenant();
-  const { code, stdout, stderr } = await run(EXAMPLE, { PHONY_API_KEY: key, PHONY_PHONE_NUMBER: uniqueNumber() }, 90_000);
+  const env = { PHONY_API_KEY: key, PHONY_PHONE_NUMBER: uniqueNumber() };
+  const { code, stdout, stderr } = await run(EXAMPLE, env, 90_000, flags);
   assert.equal(code, 0, `exit ${code}\n${stderr}`);
+  return { stdout, stderr };
+}
+
+test("the seed's JavaScript example runs as written to the end of a simulated call", async () => {
+  const { stdout, stderr } = await runExample();
   assert.equal(stderr, '');
   const received = stdout.split('\n').filter((line) => line.startsWith('Event received:'));
   assert.ok(received.length >= 3, stdout);
+  assert.match(stdout, /type: 'speech\.detected'/);
+  assert.match(stdout, /type: 'call\.ended'/);
+});
+
+test("the seed's example runs on the platform's WebSocket too (the browsers' path: the key as ?token=)", async () => {
+  // Node 20 has a global WebSocket (undici's, as browsers have) only behind this flag.
+  const { stdout } = await runExample(['--experimental-websocket']);
   assert.match(stdout, /type: 'speech\.detected'/);
   assert.match(stdout, /type: 'call\.ended'/);
 });
