@@ -234,6 +234,11 @@ async def test_operator_creates_lists_and_suspends_tenants(
     await asyncio.to_thread(operate)
 
 
+async def test_health_reports_the_servers_dependencies(async_sdk: AsyncPhonyClient) -> None:
+    health = await async_sdk.health()
+    assert (health.status, health.dependencies) == ("ok", {"kafka": "ok", "mongodb": "ok", "redis": "ok"})
+
+
 # -- typed errors ---------------------------------------------------------------------------------
 
 
