@@ -345,10 +345,20 @@ async def test_numbers_are_json_numbers_only(name: str, value: object, tenant: T
     assert error["details"]["field"] == name  # type: ignore[index]
 
 
-async def test_a_number_is_a_temperature_whether_written_with_a_point_or_not(tenant: TenantHandle) -> None:
-    r = await tenant.client.post("/agents/", json=agent_body(temperature=1, max_tokens=150))
+async def test_numbers_are_taken_as_json_schema_reads_them(tenant: TenantHandle) -> None:
+    # A number field takes an integer; an integer field takes 150.0, which JSON Schema calls an integer.
+    r = await tenant.client.post("/agents/", json=agent_body(temperature=1, max_tokens=150.0))
     assert r.status_code == 201, r.text
     assert (r.json()["temperature"], r.json()["max_tokens"]) == (1.0, 150)
+
+
+async def test_the_schema_states_the_bounds_of_numbers(admin: httpx.AsyncClient) -> None:
+    schemas = (await admin.get("/openapi.json")).json()["components"]["schemas"]
+    agent = schemas["AgentCreate"]["properties"]
+    assert (agent["temperature"]["minimum"], agent["temperature"]["maximum"]) == (0, 2)
+    assert agent["max_tokens"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 4096}
+    expiry = schemas["ApiKeyCreate"]["properties"]["expires_in_seconds"]["anyOf"][0]
+    assert (expiry["minimum"], expiry["maximum"]) == (1, 10 * 365 * 86400)
 
 
 @pytest.mark.parametrize("value", [0, 1_900_000_000, True])

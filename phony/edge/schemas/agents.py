@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from phony.edge.schemas.common import Flag, Integer, Number, PhoneNumbers, PhonePrefixes
+from phony.edge.schemas.common import Flag, JsonNumber, PhoneNumbers, PhonePrefixes
 
 Voice = Literal["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -15,8 +15,8 @@ Prompt = Annotated[str, StringConstraints(max_length=20_000)]
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 Greeting = Annotated[str, StringConstraints(max_length=2_000)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
-Temperature = Annotated[Number, Field(ge=0, le=2)]
-MaxTokens = Annotated[Integer, Field(ge=1, le=4096)]
+Temperature = Annotated[float, Field(ge=0, le=2), JsonNumber]
+MaxTokens = Annotated[int, Field(ge=1, le=4096), JsonNumber]
 
 DEFAULT_PROMPT = "You are a helpful voice assistant on a phone call. Keep answers short."
 

@@ -58,10 +58,18 @@ PhonePrefixes = Annotated[list[PhonePrefix], AfterValidator(_distinct), _DISTINC
 
 # JSON's true and false only: 0, 1 and "yes" are refused, not taken for booleans.
 Flag = Annotated[bool, Strict()]
-# JSON numbers only: true, false and "1" are refused, not taken for numbers (an integer field takes
-# no 1.5 or 1.0 either; a number field takes integers).
-Number = Annotated[float, Strict()]
-Integer = Annotated[int, Strict()]
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("number_type", "Input should be a JSON number")
+    return value
+
+
+# JSON numbers only: true, false and "1" are refused, not taken for numbers. As in JSON Schema, an
+# integer may be written 150.0 (not 1.5), and a number field takes integers. Bounds go before it in
+# an Annotated (``Annotated[int, Field(ge=1), JsonNumber]``), or the schema loses them.
+JsonNumber = BeforeValidator(_json_number)
 
 
 def _text(value: object) -> object:

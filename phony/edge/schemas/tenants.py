@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from phony.edge.schemas.common import Integer, Timestamp
+from phony.edge.schemas.common import JsonNumber, Timestamp
 from phony.events.tenants import TenantLimits, TenantStatus
 
 TenantName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -46,7 +46,7 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(max_length=200)] = "default"
     expires_at: Timestamp | None = Field(None, description="When the key stops working (UTC)")
-    expires_in_seconds: Integer | None = Field(None, ge=1, le=10 * 365 * 86400)
+    expires_in_seconds: Annotated[int, Field(ge=1, le=10 * 365 * 86400), JsonNumber] | None = None
 
 
 class ApiKeyOut(BaseModel):
