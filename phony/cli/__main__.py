@@ -1,0 +1,5 @@
+"""``python -m phony.cli``: the ``phony`` command."""
+
+from phony.cli import app
+
+app()

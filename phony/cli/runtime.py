@@ -1,0 +1,36 @@
+"""What every command that runs Phony's own code shares: the event loop and the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import uvloop
+
+from phony.config import Settings
+
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop (what uvicorn would pick itself; here the loop is ours)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
+def settings(port: int | None = None, log_level: str | None = None) -> Settings:
+    """The settings from the environment, with logging set up (``log_level`` overrides theirs)."""
+    found = Settings()
+    if port is not None:
+        found = found.model_copy(update={"port": port})
+    logging.basicConfig(
+        level=(log_level or found.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is noise here
+    from phony.events.kafka_logs import quiet_kafka_client_logs
+
+    quiet_kafka_client_logs()  # a broker outage would log thousands of lines a second
+    return found

@@ -1,0 +1,52 @@
+"""The commands that run Phony: ``serve`` (all in one), ``edge``, ``worker``, ``projector``."""
+
+from __future__ import annotations
+
+import typer
+
+from phony.cli.runtime import run, settings
+from phony.config import Settings
+
+app = typer.Typer()
+
+Port = typer.Option(None, help="HTTP port (default PHONY_PORT, 24187)")
+
+
+@app.command()
+def serve(port: int | None = Port) -> None:
+    """Run everything in one process: edge, worker and projector (and the simulators, for whichever
+    of Twilio and OpenAI has no credentials configured)."""
+    from phony.serve import all_in_one, serve_http
+    from phony.simulated import simulated
+
+    async def main(config: Settings) -> None:
+        async with simulated(config) as effective:
+            await serve_http(all_in_one(effective), effective)
+
+    run(main(settings(port)))
+
+
+@app.command()
+def edge(port: int | None = Port) -> None:
+    """Run only the edge (REST, webhooks, WebSockets)."""
+    from phony.edge.app import create_app
+    from phony.serve import serve_http
+
+    config = settings(port)
+    run(serve_http(create_app(config), config))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker: consumes commands, owns calls and aggregates on its partitions."""
+    from phony.serve import run_worker
+
+    run(run_worker(settings()))
+
+
+@app.command()
+def projector() -> None:
+    """Run a projector: keeps the MongoDB read models and feeds the live event streams."""
+    from phony.serve import run_projector
+
+    run(run_projector(settings()))
