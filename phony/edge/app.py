@@ -24,6 +24,7 @@ from phony.edge.openapi import install_error_docs
 from phony.edge.redact import redacted_server_logs
 from phony.edge.routers import (
     agents,
+    asyncapi,
     calls,
     events_ws,
     health,
@@ -96,6 +97,18 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
     app.add_middleware(Options)
     app.add_middleware(InputGuard)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, tenants, agents, outbound, override, twilio_webhooks, media_ws, calls, events_ws):
+    routers = (
+        health,
+        tenants,
+        agents,
+        outbound,
+        override,
+        twilio_webhooks,
+        media_ws,
+        calls,
+        events_ws,
+        asyncapi,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,8 @@ class EventEnvelope(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    # Causation fields, for Phony's own processes: never served to API clients (see ``public``).
+    INTERNAL_FIELDS: ClassVar[frozenset[str]] = frozenset({"command_id", "command_final"})
 
     id: str = Field(default_factory=lambda: new_id("evt"))
     type: str
@@ -84,4 +86,4 @@ class EventEnvelope(BaseModel):
 
     def public(self) -> dict[str, Any]:
         """The form served to API clients (no internal causation fields)."""
-        return self.model_dump(mode="json", exclude_none=True, exclude={"command_id", "command_final"})
+        return self.model_dump(mode="json", exclude_none=True, exclude=set(self.INTERNAL_FIELDS))

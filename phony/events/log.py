@@ -110,6 +110,17 @@ COMMANDS_TOPIC_CONFIG = {"message.timestamp.type": "LogAppendTime"}
 DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a setting made for the topic itself
 
 
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Each topic's name and the settings it is created with (beyond its partition count): commands
+    stamped at append, audio kept for ``PHONY_AUDIO_RETENTION_MS``, events kept forever."""
+    topics = Topics.of(settings)
+    return {
+        topics.commands: COMMANDS_TOPIC_CONFIG,
+        topics.audio: {"retention.ms": str(settings.audio_retention_ms)},
+        topics.events: {"retention.ms": "-1"},
+    }
+
+
 async def ensure_topics(settings: Settings) -> None:
     """Create the topics with the configured partition counts (a no-op when they exist), and give an
     older commands topic its :data:`COMMANDS_TOPIC_CONFIG`."""
@@ -118,14 +129,8 @@ async def ensure_topics(settings: Settings) -> None:
     await admin.start()
     try:
         wanted = [
-            NewTopic(topics.commands, settings.partitions, 1, topic_configs=COMMANDS_TOPIC_CONFIG),
-            NewTopic(
-                topics.audio,
-                settings.partitions,
-                1,
-                topic_configs={"retention.ms": str(settings.audio_retention_ms)},
-            ),
-            NewTopic(topics.events, settings.partitions, 1, topic_configs={"retention.ms": "-1"}),
+            NewTopic(name, settings.partitions, 1, topic_configs=config)
+            for name, config in topic_configs(settings).items()
         ]
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t.name not in existing]
