@@ -5,6 +5,7 @@ refused in the envelope, and a bad request costs nothing that was accepted, nor 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -374,3 +375,20 @@ async def test_calling_with_an_agent_that_has_no_number_and_no_from_number_is_40
     r = await tenant.client.post("/calls/", json={"agent_id": agent["id"], "to_number": "+15557654321"})
     error = assert_envelope(r, 409, "CONFLICT")
     assert error["details"] == {"field": "from_number", "value": None}
+
+
+@pytest.mark.parametrize("name", ["\x0b", " \t ", "\N{EM SPACE}\x1c"])
+async def test_a_blank_name_is_refused_as_its_schema_says(
+    name: str, tenant: TenantHandle, admin: httpx.AsyncClient
+) -> None:
+    r = await tenant.client.post("/agents/", json=agent_body(name=name))
+    error = assert_envelope(r, 422, "VALIDATION_ERROR")
+    assert error["message"] == "Text must not be blank"
+    pattern = (await admin.get("/openapi.json")).json()["components"]["schemas"]["AgentCreate"]
+    assert not re.search(pattern["properties"]["name"]["pattern"], name)
+
+
+async def test_a_name_is_trimmed_after_its_length_is_checked(tenant: TenantHandle) -> None:
+    assert (await tenant.client.post("/agents/", json=agent_body(name="  Bot  "))).json()["name"] == "Bot"
+    r = await tenant.client.post("/agents/", json=agent_body(name=" " * 195 + "Bot" + " " * 5))
+    assert_envelope(r, 422, "VALIDATION_ERROR")  # 203 characters as sent, over the schema's 200

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from phony.commands.base import Command
 from phony.commands.calls import (
@@ -22,12 +22,12 @@ from phony.commands.calls import (
 from phony.edge.auth import Principal, bearer, tenant_for_key
 from phony.edge.deps import AuthHeader, Ctx, count_request
 from phony.edge.errors import ApiError, responses
-from phony.edge.schemas.common import PhoneNumber
+from phony.edge.schemas.common import PhoneNumber, SpokenText
 from phony.projections import queries
 
 router = APIRouter(prefix="/override", tags=["supervisor"], responses=responses(401, 403, 404, 422, 429, 503))
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Text = SpokenText
 
 
 class _CallRef(BaseModel):

@@ -7,10 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from phony.edge.schemas.common import Flag, JsonNumber, PhoneNumbers, PhonePrefixes
+from phony.edge.schemas.common import Flag, JsonNumber, Name, PhoneNumbers, PhonePrefixes
 
 Voice = Literal["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Prompt = Annotated[str, StringConstraints(max_length=20_000)]
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 Greeting = Annotated[str, StringConstraints(max_length=2_000)]

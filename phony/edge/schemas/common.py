@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import AfterValidator, BeforeValidator, Field, Strict, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from phony.edge.errors import BSON_INT_MAX
@@ -58,6 +58,35 @@ PhonePrefixes = Annotated[list[PhonePrefix], AfterValidator(_distinct), _DISTINC
 
 # JSON's true and false only: 0, 1 and "yes" are refused, not taken for booleans.
 Flag = Annotated[bool, Strict()]
+
+
+def _ranges(codes: list[int]) -> str:
+    spans: list[list[int]] = []
+    for c in codes:
+        if spans and spans[-1][1] == c - 1:
+            spans[-1][1] = c
+        else:
+            spans.append([c, c])
+    return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in spans)
+
+
+# What str.strip() takes away, spelled out: JSON Schema's \s, Rust's and Python's differ.
+_WHITESPACE = _ranges([c for c in range(0x10000) if chr(c).isspace()])
+NOT_BLANK = f"[^{_WHITESPACE}]"
+
+
+def _trimmed(value: str) -> str:
+    trimmed = value.strip()
+    if not trimmed:
+        raise PydanticCustomError("blank", "Text must not be blank")
+    return trimmed
+
+
+# Trimmed after the length is checked on the text as sent, so the schema's limits are exactly what
+# is refused; the pattern tells the schema that whitespace alone is refused too.
+_NOT_BLANK = [AfterValidator(_trimmed), Field(json_schema_extra={"pattern": NOT_BLANK})]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), *_NOT_BLANK]
+SpokenText = Annotated[str, StringConstraints(min_length=1, max_length=4000), *_NOT_BLANK]
 
 
 def _json_number(value: object) -> object:

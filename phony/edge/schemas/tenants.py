@@ -7,10 +7,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from phony.edge.schemas.common import JsonNumber, Timestamp
+from phony.edge.schemas.common import JsonNumber, Name, Timestamp
 from phony.events.tenants import TenantLimits, TenantStatus
 
-TenantName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TenantName = Name
 
 
 class TenantCreate(BaseModel):
