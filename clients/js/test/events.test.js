@@ -36,18 +36,20 @@ test('subscribe hands on a call\'s events live, in seq order, and stops after ca
 });
 
 test('a dropped socket is resumed with since=<last seq>: no event missed or repeated', async () => {
-  const proxy = await dropProxy();
+  const seen = collector();
+  const handedBeforeUpgrade = [];
+  const proxy = await dropProxy(BASE_URL, { onUpgrade: () => handedBeforeUpgrade.push(seen.events.length) });
   try {
     const direct = client();
     const sdk = new PhonyClient({ baseUrl: proxy.url, apiKey: API_KEY });
     const { callSid } = await placeCall(direct, 'hold');
-    const seen = collector();
     const unsubscribe = sdk.events.subscribe(callSid, seen.onEvent, { since: 0, onError: seen.onError });
 
     await waitFor(() => seen.events.some((e) => e.type === 'ai.response'), { what: 'the greeting' });
     proxy.drop();
     await waitFor(() => proxy.upgrades.length === 2, { what: 'a reconnect' });
-    const resumedAfter = seen.events.length; // nothing arrives between the drop and the reconnect
+    const resumedAfter = handedBeforeUpgrade[1];
+    assert.ok(resumedAfter > 0);
     assert.equal(new URL(proxy.upgrades[1], BASE_URL).searchParams.get('since'), String(resumedAfter));
     await waitFor(() => seen.events.length >= resumedAfter + 3, { what: 'events after the reconnect' });
 

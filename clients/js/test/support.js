@@ -77,9 +77,9 @@ export function consecutive(from, count) {
 /**
  * A TCP proxy in front of Phony. `drop()` resets the events WebSockets passing through it (the
  * client sees a connection reset, as when a network goes away); `upgrades` lists their request
- * paths, `open` how many are connected now.
+ * paths, `open` how many are connected now; `onUpgrade(path)` is called as each one comes in.
  */
-export async function dropProxy(target = BASE_URL) {
+export async function dropProxy(target = BASE_URL, { onUpgrade = () => {} } = {}) {
   const { hostname, port } = new URL(target);
   const sockets = new Set();
   const upgrades = [];
@@ -100,6 +100,7 @@ export async function dropProxy(target = BASE_URL) {
       if (/^GET \S*\/events\/ws/.test(text) && /^upgrade:\s*websocket/im.test(text)) {
         upgrades.push(text.split(' ')[1]);
         sockets.add(pair);
+        onUpgrade(text.split(' ')[1]);
       }
       upstream.write(head);
       downstream.pipe(upstream);
