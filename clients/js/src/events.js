@@ -56,6 +56,7 @@ export class Events {
    * @returns {Unsubscribe}
    */
   subscribe(callSid, callback, options = {}) {
+    if (typeof callback !== 'function') throw new TypeError('subscribe(callSid, callback): callback must be a function');
     const subscription = new Subscription(this, callSid, callback, options);
     subscription.start();
     const unsubscribe = /** @type {Unsubscribe} */ (() => subscription.stop('unsubscribed'));
@@ -158,7 +159,7 @@ class Subscription {
         // A gap the server should never leave: ask again from the last event we have.
         this.socket = null;
         socket.close(1000);
-        this.connect().catch((error) => this.stop('error', asPhonyError(error)));
+        this.retry(`seq ${event.seq} came after ${this.lastSeq}`);
         return;
       }
       this.lastSeq = event.seq;
@@ -184,10 +185,17 @@ class Subscription {
       return;
     }
     if (livedMs >= HEALTHY_MS) this.failures = 0;
+    this.retry(reason ? `${code} ${reason}` : String(code));
+  }
+
+  /**
+   * Reconnect after a backoff, unless that has failed `maxReconnects` times in a row.
+   * @param {string} why
+   */
+  retry(why) {
     this.failures += 1;
     const limit = this.options.maxReconnects ?? 10;
     if (this.failures > limit) {
-      const why = reason ? `${code} ${reason}` : String(code);
       this.stop('error', new ConnectionError(`events socket kept closing (${why}); gave up after ${limit} reconnects`));
       return;
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { AuthenticationError, NotFoundError, PhonyClient } from 'phony-client';
+import { AuthenticationError, ConnectionError, NotFoundError, PhonyClient } from 'phony-client';
 
 import { API_KEY, BASE_URL, client, consecutive, dropProxy, placeCall, waitFor } from './support.js';
 
@@ -112,4 +112,26 @@ test('a key the events socket refuses stops the subscription with an Authenticat
   assert.equal(end.reason, 'error');
   assert.ok(end.error instanceof AuthenticationError);
   assert.equal(end.error.message, 'invalid API key');
+});
+
+test('a server that stays away ends the subscription with a ConnectionError after maxReconnects', async () => {
+  const proxy = await dropProxy();
+  const direct = client();
+  const { callSid } = await placeCall(direct, 'hold');
+  try {
+    const sdk = new PhonyClient({ baseUrl: proxy.url, apiKey: API_KEY });
+    const seen = collector();
+    const unsubscribe = sdk.events.subscribe(callSid, seen.onEvent, { since: 0, maxReconnects: 2, onError: seen.onError });
+    await waitFor(() => seen.events.length > 0, { what: 'a first event' });
+    await proxy.close(); // the socket goes, and so does the listener: every reconnect is refused
+
+    const end = await unsubscribe.done;
+    assert.equal(end.reason, 'error');
+    assert.ok(end.error instanceof ConnectionError, String(end.error));
+    assert.match(end.error.message, /gave up after 2 reconnects/);
+    assert.deepEqual(seen.errors, [end.error]);
+    assert.equal(end.lastSeq, seen.events.at(-1).seq);
+  } finally {
+    await direct.overrides.end(callSid).catch(() => {});
+  }
 });

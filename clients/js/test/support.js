@@ -81,15 +81,18 @@ export function consecutive(from, count) {
  */
 export async function dropProxy(target = BASE_URL, { onUpgrade = () => {} } = {}) {
   const { hostname, port } = new URL(target);
-  const sockets = new Set();
+  const sockets = new Set(); // the WebSockets'
+  const every = new Set(); // every connection's
   const upgrades = [];
   const server = net.createServer((downstream) => {
     const upstream = net.connect(Number(port), hostname);
     const pair = { downstream, upstream };
+    every.add(pair);
     const end = () => {
       downstream.destroy();
       upstream.destroy();
       sockets.delete(pair);
+      every.delete(pair);
     };
     for (const s of [downstream, upstream]) {
       s.on('error', end);
@@ -122,7 +125,7 @@ export async function dropProxy(target = BASE_URL, { onUpgrade = () => {} } = {}
       sockets.clear();
     },
     close() {
-      for (const { downstream, upstream } of sockets) {
+      for (const { downstream, upstream } of every) {
         downstream.destroy();
         upstream.destroy();
       }
