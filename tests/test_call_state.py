@@ -54,6 +54,7 @@ async def test_phony_replay_prints_a_calls_events_in_order(
         "phony.cli",
         "replay",
         live.call.sid,
+        "--json",
         env=env,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
