@@ -8,7 +8,7 @@ import typer
 
 from phony.cli.connect import connected, given, tenant_key
 from phony.cli.options import DEFAULT_BASE_URL, ApiKey, BaseUrl, Json, Limit, Offset
-from phony.cli.output import details, done, paged, print_json, show, table
+from phony.cli.output import details, done, paged, print_json, short_when, show, table
 
 if TYPE_CHECKING:
     from phony_client.models import Agent
@@ -117,11 +117,11 @@ def list_(
                 show(a.is_active),
                 show(a.voice),
                 show(a.model),
-                show(a.created_at),
+                short_when(a.created_at),
             ]
             for a in page.data
         ),
-        caption=paged(len(page.data), offset, page.total, "agents"),
+        caption=paged(len(page.data), offset, page.total, "agent"),
     )
 
 

@@ -8,7 +8,17 @@ import typer
 
 from phony.cli.connect import connected, given, tenant_key
 from phony.cli.options import DEFAULT_BASE_URL, ApiKey, BaseUrl, Json, Limit, Offset
-from phony.cli.output import details, done, paged, print_json, print_json_line, show, stdout, table
+from phony.cli.output import (
+    details,
+    done,
+    paged,
+    print_json,
+    print_json_line,
+    short_when,
+    show,
+    stdout,
+    table,
+)
 from phony.cli.timeline import header, row
 
 if TYPE_CHECKING:
@@ -35,7 +45,7 @@ def list_(
     api_key: ApiKey = None,
     json: Json = False,
 ) -> None:
-    """List the tenant's calls, newest first."""
+    """List the tenant's calls, newest first (`calls show` has each one's agent and more)."""
     with connected(base_url, tenant_key(api_key)) as client:
         page = client.calls.list(
             status=status, agent_id=agent, direction=direction, limit=limit, offset=offset
@@ -44,7 +54,7 @@ def list_(
         print_json(page.data)
         return
     table(
-        ["call", "status", "direction", "from", "to", "agent", "started", "duration", "ended by"],
+        ["call", "status", "direction", "from", "to", "started", "duration", "ended by"],
         (
             [
                 c.call_sid,
@@ -52,14 +62,13 @@ def list_(
                 c.direction,
                 show(c.from_),
                 show(c.to),
-                show(c.agent_id),
-                show(c.created_at),
+                short_when(c.created_at),
                 _duration(c.duration),
                 show(c.end_reason),
             ]
             for c in page.data
         ),
-        caption=paged(len(page.data), offset, page.total, "calls"),
+        caption=paged(len(page.data), offset, page.total, "call"),
     )
 
 

@@ -7,6 +7,7 @@ server's own commands (``phony serve``) work without the SDK installed.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
@@ -67,7 +68,7 @@ def describe(exc: PhonyError, base_url: str) -> str:
     from phony_client import APIConnectionError, APIStatusError, ValidationError
 
     if isinstance(exc, APIConnectionError):
-        reason = str(exc.__cause__ or "") or exc.message
+        reason = re.sub(r"^\[Errno \d+\] ", "", str(exc.__cause__ or "")) or exc.message
         return f"cannot reach Phony at {base_url}: {reason}"
     if isinstance(exc, ValidationError) and (field := exc.details.get("field")):
         return f"invalid {field}: {exc.message} ({exc.status})"

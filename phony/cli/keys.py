@@ -8,7 +8,7 @@ import typer
 
 from phony.cli.connect import connected, given, operator_key
 from phony.cli.options import DEFAULT_BASE_URL, AdminKey, BaseUrl, Json
-from phony.cli.output import done, print_json, show, table
+from phony.cli.output import counted, done, print_json, short_when, show, table
 
 app = typer.Typer(help="A tenant's API keys (with the operator key).", no_args_is_help=True)
 
@@ -64,13 +64,13 @@ def list_(
                 show(k.name),
                 k.prefix + "...",
                 show(k.active),
-                show(k.created_at),
-                show(k.expires_at),
-                show(k.revoked_at),
+                short_when(k.created_at),
+                short_when(k.expires_at),
+                short_when(k.revoked_at),
             ]
             for k in keys
         ),
-        caption=f"{len(keys)} keys of tenant {tenant}",
+        caption=f"{counted(len(keys), 'key')} of tenant {tenant}",
     )
 
 

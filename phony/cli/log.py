@@ -4,32 +4,38 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
+import logging
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from aiokafka.errors import KafkaError
-from pymongo.errors import PyMongoError
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from phony.cli.connect import fail
 from phony.cli.options import Json
 from phony.cli.output import stdout
 from phony.cli.runtime import run, settings
 from phony.cli.timeline import header, row
-from phony.config import Settings
+
+if TYPE_CHECKING:  # the Kafka and MongoDB clients are imported when these commands run
+    from phony.config import Settings
 
 app = typer.Typer()
 
-# Log lines would break up the timeline and the progress bar: only warnings and worse.
+# Log lines would break up the timeline and the progress bar: only warnings and worse. A server out
+# of reach is said in one line (log_errors), so the clients' own error logs about it are not shown.
 QUIET = "WARNING"
+SILENCED = ("aiokafka", "asyncio", "pymongo")
 
 
 @contextlib.contextmanager
 def log_errors(config: Settings) -> Iterator[None]:
     """Kafka or MongoDB out of reach, as one line and exit status 1."""
+    from aiokafka.errors import KafkaError
+    from pymongo.errors import PyMongoError
+
+    for name in SILENCED:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         yield
     except KafkaError as exc:
@@ -69,68 +75,51 @@ def replay(
         fail(f"no events of {aggregate_id} on the log ({config.topic('events')})")
 
 
+PROGRESS = "{task.percentage:>3.0f}%  {task.fields[events]} events  {task.fields[rate]:,.0f} events/s"
+
+
 @app.command()
 def rebuild(json_summary: Json = False) -> None:
     """Drop the read models and rebuild them from the event log, with a progress bar and its rate."""
-    from phony.cli.rebuilding import log_extents
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from phony.cli.rebuilding import Tally, log_extents
     from phony.cli.rebuilding import rebuild as rebuild_reporting
     from phony.events.log import LoggedEvent
     from phony.projections.documents import mongo_client
 
     config = settings(log_level=QUIET)
-    columns = (
-        TextColumn("rebuilding [bold]{task.fields[database]}[/]"),
+    progress = Progress(
+        TextColumn(f"rebuilding [bold]{config.mongodb_db}[/]"),
         BarColumn(),
-        TextColumn(
-            "{task.percentage:>3.0f}%  {task.fields[events]} events  {task.fields[rate]:,.0f} events/s"
-        ),
+        TextColumn(PROGRESS),
         TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,  # the summary line below says it all once done
     )
 
-    async def main() -> tuple[int, float]:
-        extents = await log_extents(config)
-        start_at = {p: r.start for p, r in extents.items()}
-        done_at = dict(start_at)
-        client = mongo_client(config)
-        progress = Progress(*columns, console=Console(stderr=True), transient=True)
-        task = progress.add_task(
-            "",
-            total=sum(len(r) for r in extents.values()) or 1,
-            database=config.mongodb_db,
-            events=0,
-            rate=0.0,
-        )
-        began = time.monotonic()
-        seen = 0
+    async def main() -> tuple[int, Tally]:
+        tally = Tally(await log_extents(config))
+        task = progress.add_task("", total=tally.total, events=0, rate=0.0)
 
         def applied(logged: LoggedEvent) -> None:
-            nonlocal seen
-            seen += 1
-            done_at[logged.partition] = logged.offset + 1
-            elapsed = max(time.monotonic() - began, 1e-6)
-            completed = sum(done_at[p] - start_at.get(p, 0) for p in done_at)
-            progress.update(task, completed=completed, events=seen, rate=seen / elapsed)
+            tally.passed(logged)
+            progress.update(task, completed=tally.completed, events=tally.events, rate=tally.rate)
 
+        client = mongo_client(config)
         try:
             with progress:
-                count = await rebuild_reporting(config, client, applied)
+                return await rebuild_reporting(config, client, applied), tally
         finally:
             await client.close()
-        return count, time.monotonic() - began
 
     with log_errors(config):
-        count, seconds = run(main())
-    rate = count / seconds if seconds > 0 else 0.0
+        count, tally = run(main())
     if json_summary:
-        summary = {
-            "database": config.mongodb_db,
-            "events": count,
-            "seconds": round(seconds, 3),
-            "events_per_second": round(rate, 1),
-        }
-        typer.echo(json.dumps(summary))
+        summary = {"database": config.mongodb_db, "events": count, "seconds": round(tally.seconds, 3)}
+        typer.echo(json.dumps({**summary, "events_per_second": round(tally.rate, 1)}))
         return
     stdout().print(
         f"rebuilt read models of [bold]{config.mongodb_db}[/] from {count} events "
-        f"in {seconds:.1f} s ({rate:,.0f} events/s)"
+        f"in {tally.seconds:.1f} s ({tally.rate:,.0f} events/s)"
     )

@@ -47,16 +47,29 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def short_when(moment: datetime | None) -> str:
+    """A timestamp for a table cell: the time alone when it is today, else the date and minute."""
+    if moment is None:
+        return "[dim]-[/]"
+    local = moment.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def clock(moment: datetime) -> str:
     """A time of day to the millisecond, in local time (the timelines' first column)."""
     return moment.astimezone().strftime("%H:%M:%S.%f")[:-3]
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, caption: str | None = None) -> None:
-    """A table on stdout; the first column (the id) is never wrapped, so it can be copied whole."""
+    """A table on stdout. The first column, the id, is never wrapped or cut (it is there to be
+    copied); on a narrow terminal the other cells wrap."""
     grid = Table(*columns, caption=caption, caption_justify="left", header_style="bold")
+    listed = [list(row) for row in rows]
     grid.columns[0].no_wrap = True
-    for row in rows:
+    grid.columns[0].min_width = max((len(row[0]) for row in listed), default=len(columns[0]))
+    for row in listed:
         grid.add_row(*row)
     stdout().print(grid)
 
@@ -90,13 +103,19 @@ def show(value: object) -> str:
 
 def done(message: str) -> None:
     """A confirmation for people, on stderr."""
-    stderr().print(message)
+    stderr().print(message, soft_wrap=True)
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 agent``, ``2 agents``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def paged(shown: int, offset: int, total: int, noun: str) -> str:
-    """A table's caption: which of how many it shows."""
+    """A table's caption: which of how many it shows (``noun`` singular)."""
     if total == 0:
-        return f"no {noun}"
+        return f"no {noun}s"
     if shown == total:
-        return f"{total} {noun}"
-    return f"{offset + 1}-{offset + shown} of {total} {noun} (--offset {offset + shown} for more)"
+        return counted(total, noun)
+    more = f" (--offset {offset + shown} for more)" if offset + shown < total else ""
+    return f"{offset + 1}-{offset + shown} of {counted(total, noun)}{more}"

@@ -3,7 +3,9 @@ event it has applied."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -29,6 +31,45 @@ async def log_extents(settings: Settings) -> dict[int, range]:
         return {tp.partition: range(begins[tp], ends[tp]) for tp in tps}
     finally:
         await consumer.stop()
+
+
+@dataclass
+class Tally:
+    """How far a replay of the log has got: events seen, offsets passed, and how fast."""
+
+    extents: dict[int, range]
+    events: int = 0
+    reached: dict[int, int] = field(default_factory=dict)
+    began: float = field(default_factory=time.monotonic)
+    first_at: float | None = None
+
+    def passed(self, logged: LoggedEvent) -> None:
+        if self.first_at is None:
+            self.first_at = time.monotonic()
+        self.events += 1
+        self.reached[logged.partition] = logged.offset + 1
+
+    @property
+    def total(self) -> int:
+        """The offsets to pass (at least 1: an empty log is done at once)."""
+        return max(1, sum(len(r) for r in self.extents.values()))
+
+    @property
+    def completed(self) -> int:
+        starts = {p: r.start for p, r in self.extents.items()}
+        return min(self.total, sum(end - starts.get(p, 0) for p, end in self.reached.items()))
+
+    @property
+    def seconds(self) -> float:
+        """Since the rebuild began (dropping and recreating the read models included)."""
+        return time.monotonic() - self.began
+
+    @property
+    def rate(self) -> float:
+        """Events per second since the first event was read."""
+        if self.first_at is None:
+            return 0.0
+        return self.events / max(time.monotonic() - self.first_at, 1e-3)
 
 
 async def rebuild(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from phony.cli.runtime import run, settings
-from phony.config import Settings
+
+if TYPE_CHECKING:
+    from phony.config import Settings
 
 app = typer.Typer()
 

@@ -8,7 +8,7 @@ import typer
 
 from phony.cli.connect import connected, operator_key
 from phony.cli.options import DEFAULT_BASE_URL, AdminKey, BaseUrl, Json, Limit, Offset
-from phony.cli.output import details, done, paged, print_json, show, table
+from phony.cli.output import details, done, paged, print_json, short_when, show, table
 
 if TYPE_CHECKING:
     from phony_client.models import Tenant
@@ -82,11 +82,11 @@ def list_(
                 t.status,
                 show(t.limits.agents_per_minute),
                 show(t.limits.calls_per_minute),
-                show(t.created_at),
+                short_when(t.created_at),
             ]
             for t in page.data
         ),
-        caption=paged(len(page.data), offset, page.total, "tenants"),
+        caption=paged(len(page.data), offset, page.total, "tenant"),
     )
 
 

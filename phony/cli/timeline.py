@@ -70,8 +70,17 @@ DESCRIBE: dict[str, Describe] = {
 
 
 def summary(data: Data) -> str:
-    """The payload of an event with no description of its own (agents', tenants'): its fields."""
-    return ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", [], {}))
+    """The payload of an event with no description of its own (agents', tenants'): the fields that
+    have a value, those of a nested object too (``settings``, ``limits``)."""
+    parts: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            parts.append(summary(value))
+        elif isinstance(value, list) and value:
+            parts.append(f"{key}={','.join(str(v) for v in value)}")
+        elif value not in (None, "", [], {}):
+            parts.append(f"{key}={value}")
+    return ", ".join(p for p in parts if p)
 
 
 def describe(type_: str, data: Data) -> tuple[str, str]:
