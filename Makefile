@@ -32,8 +32,8 @@ up: services
 	@PHONY_ADMIN_KEY="$${PHONY_ADMIN_KEY:-$$(cat .services/admin-key)}" .venv/bin/phony serve
 
 lint: install
-	@.venv/bin/ruff check phony tests bench
-	@.venv/bin/ruff format --check phony tests bench
+	@.venv/bin/ruff check phony tests bench clients/python
+	@.venv/bin/ruff format --check phony tests bench clients/python
 	@.venv/bin/mypy
 
 ## Install and start what is needed, then lint, type-check and run the whole suite.
