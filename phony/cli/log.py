@@ -84,9 +84,9 @@ def rebuild(json_summary: Json = False) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from phony.cli.rebuilding import Tally, log_extents
-    from phony.cli.rebuilding import rebuild as rebuild_reporting
     from phony.events.log import LoggedEvent
     from phony.projections.documents import mongo_client
+    from phony.projections.rebuild import rebuild as rebuild_read_models
 
     config = settings(log_level=QUIET)
     progress = Progress(
@@ -109,7 +109,7 @@ def rebuild(json_summary: Json = False) -> None:
         client = mongo_client(config)
         try:
             with progress:
-                return await rebuild_reporting(config, client, applied), tally
+                return await rebuild_read_models(config, client, applied), tally
         finally:
             await client.close()
 

@@ -1,20 +1,14 @@
-"""``phony rebuild`` with progress: how much of the log there is, and a rebuild that reports each
-event it has applied."""
+"""``phony rebuild``'s progress: how much of the log there is, and how far the rebuild has got."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pymongo import AsyncMongoClient
 
 from phony.config import Settings
-from phony.events.log import LoggedEvent, Topics, read_log
-from phony.projections.documents import READ_MODELS, init_read_models
-from phony.projections.projector import SeqMemory, apply
+from phony.events.log import LoggedEvent, Topics
 
 
 async def log_extents(settings: Settings) -> dict[int, range]:
@@ -70,25 +64,3 @@ class Tally:
         if self.first_at is None:
             return 0.0
         return self.events / max(time.monotonic() - self.first_at, 1e-3)
-
-
-async def rebuild(
-    settings: Settings,
-    client: AsyncMongoClient[dict[str, Any]],
-    applied: Callable[[LoggedEvent], None],
-) -> int:
-    """What :func:`phony.projections.rebuild.rebuild` does, calling ``applied`` after each event.
-
-    A copy of its few lines, because that module has no hook to report progress through (and is not
-    the CLI's to change); the two should become one when it grows one (an ``applied`` callback)."""
-    database = client[settings.mongodb_db]
-    for model in READ_MODELS:
-        await database.drop_collection(model.Settings.name)
-    await init_read_models(client, settings)
-    count = 0
-    memory = SeqMemory()
-    async for logged in read_log(settings):
-        if await apply(logged.event, memory):
-            count += 1
-        applied(logged)
-    return count
