@@ -17,7 +17,8 @@ import pytest
 from phony.config import Settings
 from phony.edge.schemas.common import E164, E164_PREFIX
 from phony.projections.documents import mongo_client
-from tests.support import ADMIN_KEY, TenantHandle, agent_body
+from phony.sim.twilio import BUSY_NUMBER
+from tests.support import ADMIN_KEY, TenantHandle, agent_body, unique_number
 from tests.test_errors import assert_envelope
 
 HUGE = str(2**63)
@@ -392,3 +393,29 @@ async def test_a_name_is_trimmed_after_its_length_is_checked(tenant: TenantHandl
     assert (await tenant.client.post("/agents/", json=agent_body(name="  Bot  "))).json()["name"] == "Bot"
     r = await tenant.client.post("/agents/", json=agent_body(name=" " * 195 + "Bot" + " " * 5))
     assert_envelope(r, 422, "VALIDATION_ERROR")  # 203 characters as sent, over the schema's 200
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"a": [[1]]}, {"$where": 1}, {"a.b": 1}, {"a\x00": 1}, {"": 1}, {"a": {"b": 1}}],
+)
+async def test_call_metadata_the_call_record_cannot_hold_is_refused(
+    metadata: dict[str, object], tenant: TenantHandle
+) -> None:
+    # Accepted, each of these was on the log for good and failed the read model's write at every retry.
+    agent = (await tenant.client.post("/agents/", json=agent_body(phone_numbers=[unique_number()]))).json()
+    r = await tenant.client.post(
+        "/calls/", json={"agent_id": agent["id"], "to_number": BUSY_NUMBER, "metadata": metadata}
+    )
+    assert_envelope(r, 422, "VALIDATION_ERROR")
+
+
+async def test_flat_call_metadata_is_kept_with_the_call(tenant: TenantHandle) -> None:
+    agent = (await tenant.client.post("/agents/", json=agent_body(phone_numbers=[unique_number()]))).json()
+    metadata = {"campaign": "winter", "attempt": 1, "score": 0.5, "vip": True, "note": None, "tags": ["a", 2]}
+    r = await tenant.client.post(
+        "/calls/", json={"agent_id": agent["id"], "to_number": BUSY_NUMBER, "metadata": metadata}
+    )
+    assert r.status_code == 202, r.text
+    call = await tenant.client.get(f"/calls/{r.json()['call_sid']}")
+    assert call.json()["metadata"] == metadata

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from phony.commands.calls import PlaceCall
 from phony.edge.deps import CallsCaller, Ctx
-from phony.edge.errors import ApiError, responses
+from phony.edge.errors import BSON_INT_MAX, ApiError, responses
 from phony.edge.routers.twilio_webhooks import settings_of
 from phony.edge.schemas.common import PhoneNumber
 from phony.events import new_id
@@ -17,6 +17,23 @@ from phony.projections import queries
 from phony.projections.documents import AgentDoc
 
 router = APIRouter(prefix="/calls", tags=["calls"], responses=responses(401, 403, 429, 503))
+
+# Call metadata is told to the model as "- key: value" lines and stored with the call: flat values
+# only, as MongoDB (FerretDB) can store them: no key starting with "$" or holding "." or NUL, no
+# array in an array, no integer past 8 bytes. (Anything else was accepted, then failed the read
+# model's write, for good.)
+MetaKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^$.\x00][^.\x00]*$")]
+MetaScalar = (
+    Annotated[str, StringConstraints(max_length=1000)]
+    | Annotated[int, Field(ge=-BSON_INT_MAX - 1, le=BSON_INT_MAX)]
+    | float
+    | bool
+    | None
+)
+MetaValue = MetaScalar | Annotated[list[MetaScalar], Field(max_length=50)]
+Metadata = Annotated[
+    dict[MetaKey, MetaValue], Field(max_length=50, json_schema_extra={"additionalProperties": False})
+]
 
 
 class CallCreate(BaseModel):
@@ -26,7 +43,7 @@ class CallCreate(BaseModel):
     to_number: PhoneNumber
     from_number: PhoneNumber | None = Field(None, description="Default: the agent's first number")
     scenario: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    metadata: dict[str, Any] = Field(default_factory=dict, max_length=50)
+    metadata: Metadata = Field(default_factory=dict, description="Flat: key -> value or list of values")
 
 
 class CallPlaced(BaseModel):
