@@ -412,10 +412,33 @@ async def test_call_metadata_the_call_record_cannot_hold_is_refused(
 
 async def test_flat_call_metadata_is_kept_with_the_call(tenant: TenantHandle) -> None:
     agent = (await tenant.client.post("/agents/", json=agent_body(phone_numbers=[unique_number()]))).json()
-    metadata = {"campaign": "winter", "attempt": 1, "score": 0.5, "vip": True, "note": None, "tags": ["a", 2]}
+    metadata = {
+        "campaign": "winter",
+        "attempt": 1,
+        "score": 0.5,
+        "vip": True,
+        "note": None,
+        "tags": ["a", 2, "3"],
+    }
     r = await tenant.client.post(
         "/calls/", json={"agent_id": agent["id"], "to_number": BUSY_NUMBER, "metadata": metadata}
     )
     assert r.status_code == 202, r.text
     call = await tenant.client.get(f"/calls/{r.json()['call_sid']}")
     assert call.json()["metadata"] == metadata
+
+
+@pytest.mark.parametrize("value", [True, "5"])
+async def test_tenant_limits_are_json_numbers(
+    value: object, tenant: TenantHandle, admin: httpx.AsyncClient
+) -> None:
+    r = await admin.patch(f"/tenants/{tenant.id}", json={"limits": {"calls_per_minute": value}})
+    error = assert_envelope(r, 422, "VALIDATION_ERROR")
+    assert error["details"]["field"] == "limits"  # type: ignore[index]
+    assert error["message"] == "calls_per_minute should be a JSON number"
+
+
+async def test_a_metadata_text_is_not_read_as_a_number(tenant: TenantHandle) -> None:
+    agent = (await tenant.client.post("/agents/", json=agent_body(phone_numbers=[unique_number()]))).json()
+    long_digits = {"agent_id": agent["id"], "to_number": BUSY_NUMBER, "metadata": {"n": ["0" * 1001]}}
+    assert_envelope(await tenant.client.post("/calls/", json=long_digits), 422, "VALIDATION_ERROR")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -11,7 +11,7 @@ from phony.commands.calls import PlaceCall
 from phony.edge.deps import CallsCaller, Ctx
 from phony.edge.errors import BSON_INT_MAX, ApiError, responses
 from phony.edge.routers.twilio_webhooks import settings_of
-from phony.edge.schemas.common import PhoneNumber
+from phony.edge.schemas.common import Flag, JsonNumber, PhoneNumber
 from phony.events import new_id
 from phony.projections import queries
 from phony.projections.documents import AgentDoc
@@ -22,18 +22,26 @@ router = APIRouter(prefix="/calls", tags=["calls"], responses=responses(401, 403
 # only, as MongoDB (FerretDB) can store them: no key starting with "$" or holding "." or NUL, no
 # array in an array, no integer past 8 bytes. (Anything else was accepted, then failed the read
 # model's write, for good.)
-MetaKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^$.\x00][^.\x00]*$")]
-MetaScalar = (
+MetaKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^$.\u0000][^.\u0000]*$")]
+MetaScalar = (  # each as JSON has it: "0" is a string, not a number
     Annotated[str, StringConstraints(max_length=1000)]
-    | Annotated[int, Field(ge=-BSON_INT_MAX - 1, le=BSON_INT_MAX)]
-    | float
-    | bool
+    | Annotated[int, Field(ge=-BSON_INT_MAX - 1, le=BSON_INT_MAX), JsonNumber]
+    | Annotated[float, JsonNumber]
+    | Flag
     | None
 )
 MetaValue = MetaScalar | Annotated[list[MetaScalar], Field(max_length=50)]
-Metadata = Annotated[
-    dict[MetaKey, MetaValue], Field(max_length=50, json_schema_extra={"additionalProperties": False})
-]
+
+
+def _keys_by_name(schema: dict[str, Any]) -> None:
+    # pydantic writes key constraints as patternProperties; one pattern over every key name says the
+    # same, and schema tools read it better (schemathesis took "0" for a key the pattern refuses).
+    ((pattern, values),) = schema.pop("patternProperties").items()
+    schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": pattern}
+    schema["additionalProperties"] = values
+
+
+Metadata = Annotated[dict[MetaKey, MetaValue], Field(max_length=50, json_schema_extra=_keys_by_name)]
 
 
 class CallCreate(BaseModel):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from phony.edge.schemas.common import JsonNumber, Name, Timestamp
 from phony.events.tenants import TenantLimits, TenantStatus
@@ -13,17 +14,29 @@ from phony.events.tenants import TenantLimits, TenantStatus
 TenantName = Name
 
 
+def _numbers_only(value: object) -> object:
+    # TenantLimits is the event's own payload, which takes true for 1 and "5" for 5; a request may not.
+    if isinstance(value, dict):
+        for name, limit in value.items():
+            if isinstance(limit, bool | str):
+                raise PydanticCustomError("number_type", "{name} should be a JSON number", {"name": name})
+    return value
+
+
+Limits = Annotated[TenantLimits, BeforeValidator(_numbers_only)]
+
+
 class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: TenantName
-    limits: TenantLimits = TenantLimits()
+    limits: Limits = TenantLimits()
 
 
 class TenantPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: TenantName | None = None
     status: TenantStatus | None = None
-    limits: TenantLimits | None = None
+    limits: Limits | None = None
 
 
 class TenantOut(BaseModel):
