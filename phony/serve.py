@@ -41,6 +41,9 @@ def all_in_one(settings: Settings, extra: tuple[Companion, ...] = ()) -> FastAPI
     return create_app(settings, companions=(_worker(settings), _projector(settings), *extra))
 
 
+KEEP_ALIVE_S = 75
+
+
 async def serve_http(app: FastAPI, settings: Settings) -> None:
     """Serve ``app`` with uvicorn until SIGINT/SIGTERM."""
     config = uvicorn.Config(
@@ -51,6 +54,10 @@ async def serve_http(app: FastAPI, settings: Settings) -> None:
         ws="websockets-sansio",
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # Longer than clients keep an idle connection (httpx: 5 s, uvicorn's own default too): the
+        # server closing an idle connection just as a client reuses it fails that request, and a
+        # POST cannot be retried blindly.
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     await uvicorn.Server(config).serve()
 
