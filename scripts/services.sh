@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Phony's real servers on 127.0.0.1, installed and started by the project itself:
-#   Apache Kafka (KRaft, one combined node) from its Maven Central jars, FerretDB (MongoDB wire
-#   protocol, SQLite handler) built with `go install`, and Debian's redis-server.
+#   Apache Kafka (KRaft, one combined node) from its Maven Central jars, SecantusDB (a MongoDB
+#   wire-protocol server on WiredTiger, from PyPI, in its own venv; chosen by bench/store.py, see the
+#   README) and Debian's redis-server.
 # Usage: scripts/services.sh up|down|status|install
 # Everything (downloads, builds, data, logs) lives under $PHONY_SERVICES_DIR (default .services/).
 # Servers given from outside (PHONY_KAFKA_BOOTSTRAP / PHONY_MONGODB_URL / PHONY_REDIS_URL) are not
@@ -14,7 +15,7 @@ kafka_port=${PHONY_SVC_KAFKA_PORT:-19092}
 kafka_cport=${PHONY_SVC_KAFKA_CONTROLLER_PORT:-19093}
 mongo_port=${PHONY_SVC_MONGO_PORT:-27018}
 redis_port=${PHONY_SVC_REDIS_PORT:-16379}
-ferretdb_version=v1.24.2
+secantus_version=0.7.0b3
 mkdir -p "$dir/logs" "$dir/run" "$dir/bin"
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -56,24 +57,16 @@ install_kafka() {
   mv "$dir/kafka/lib.tmp" "$dir/kafka/lib"
 }
 
-install_ferretdb() {
-  if [ -x "$dir/bin/ferretdb" ]; then return; fi
-  log "building FerretDB $ferretdb_version with go install"
-  # FerretDB's cmd/ferretdb panics unless build/version/version.txt names its version (its own
-  # release builds generate that file), and the module cache is read-only to -overlay: so build
-  # from a writable copy of the module as downloaded from the Go module proxy.
-  local src="$dir/src/ferretdb-$ferretdb_version"
-  if [ ! -d "$src" ]; then
-    local mod
-    mod=$(GOPATH="$dir/go" GOFLAGS=-modcacherw GOTOOLCHAIN=local go mod download -json \
-      "github.com/FerretDB/FerretDB@$ferretdb_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-    mkdir -p "$dir/src"
-    cp -r "$mod" "$src.tmp" && chmod -R u+w "$src.tmp"
-    echo "$ferretdb_version" >"$src.tmp/build/version/version.txt"
-    mv "$src.tmp" "$src"
-  fi
-  (cd "$src" && GOBIN="$dir/bin" GOPATH="$dir/go" GOFLAGS=-modcacherw GOTOOLCHAIN=local \
-    go install ./cmd/ferretdb)
+install_secantus() {
+  local venv=$dir/secantus/venv
+  if [ -f "$venv/.installed-$secantus_version" ]; then return; fi
+  log "installing SecantusDB $secantus_version from PyPI into its own venv"
+  # Its own venv: a separate server process (GPL-2.0-only), never imported by Phony. The marker is
+  # written last, so an interrupted install is done again.
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "SecantusDB==$secantus_version"
+  touch "$venv/.installed-$secantus_version"
 }
 
 install_redis() {
@@ -146,14 +139,13 @@ EOF
   echo $! >"$dir/run/kafka.pid"
 }
 
-start_ferretdb() {
-  install_ferretdb
-  mkdir -p "$dir/ferretdb/data" "$dir/ferretdb/state"
-  log "starting FerretDB on 127.0.0.1:$mongo_port"
-  nohup "$dir/bin/ferretdb" --handler=sqlite --sqlite-url="file:$dir/ferretdb/data/" \
-    --listen-addr="127.0.0.1:$mongo_port" --state-dir="$dir/ferretdb/state" \
-    --telemetry=disable --debug-addr=- --log-level=warn >"$dir/logs/ferretdb.log" 2>&1 &
-  echo $! >"$dir/run/ferretdb.pid"
+start_secantus() {
+  install_secantus
+  mkdir -p "$dir/secantus/data"
+  log "starting SecantusDB on 127.0.0.1:$mongo_port"
+  nohup "$dir/secantus/venv/bin/secantusd-py" --host 127.0.0.1 --port "$mongo_port" \
+    --storage-path "$dir/secantus/data" --standalone --log-level WARNING >"$dir/logs/secantus.log" 2>&1 &
+  echo $! >"$dir/run/secantus.pid"
 }
 
 start_redis() {
@@ -173,13 +165,13 @@ status() {
       "$(grep -ho 'Kafka version: [^ ]*' "$dir/logs/kafka-server.log" 2>/dev/null | tail -n 1 | sed 's/Kafka version: /Apache Kafka /')"
   else printf 'kafka     down  127.0.0.1:%s\n' "$kafka_port"; rc=1; fi
   if port_open "$mongo_port"; then
-    printf 'ferretdb  up    127.0.0.1:%s  %s\n' "$mongo_port" "$("$top/.venv/bin/python" -c "
+    printf 'mongodb   up    127.0.0.1:%s  %s\n' "$mongo_port" "$("$top/.venv/bin/python" -c "
 import pymongo
 c = pymongo.MongoClient('mongodb://127.0.0.1:$mongo_port', serverSelectionTimeoutMS=2000)
 b = c.admin.command('buildInfo')
-print('FerretDB', b.get('ferretdbVersion') or b.get('ferretdb', {}).get('version'), '(MongoDB', b['version'] + ')')
+print(b.get('secantusVersion') and 'SecantusDB ' + str(b['secantusVersion']) or 'MongoDB API', '(MongoDB', b['version'] + ')')
 " 2>/dev/null || echo unknown)"
-  else printf 'ferretdb  down  127.0.0.1:%s\n' "$mongo_port"; rc=1; fi
+  else printf 'mongodb   down  127.0.0.1:%s\n' "$mongo_port"; rc=1; fi
   if port_open "$redis_port"; then
     printf 'redis     up    127.0.0.1:%s  Redis %s\n' "$redis_port" \
       "$(redis-cli -p "$redis_port" info server 2>/dev/null | tr -d '\r' | sed -n 's/^redis_version://p')"
@@ -188,41 +180,46 @@ print('FerretDB', b.get('ferretdbVersion') or b.get('ferretdb', {}).get('version
 }
 
 up() {
-  local kafka=0 ferretdb=0 redis=0 pids=()
+  local kafka=0 mongo=0 redis=0 pids=()
+  # The FerretDB an earlier version of this script started holds the MongoDB port: replace it.
+  [ -n "${PHONY_MONGODB_URL:-}" ] || stop ferretdb
   to_start kafka "$kafka_port" "${PHONY_KAFKA_BOOTSTRAP:-}" && kafka=1
-  to_start ferretdb "$mongo_port" "${PHONY_MONGODB_URL:-}" && ferretdb=1
+  to_start secantus "$mongo_port" "${PHONY_MONGODB_URL:-}" && mongo=1
   to_start redis "$redis_port" "${PHONY_REDIS_URL:-}" && redis=1
-  # Installs run in parallel on a fresh machine: the Go build and the Maven fetch are the slow parts.
+  # Installs run in parallel on a fresh machine: the Maven fetch and the pip install are the slow parts.
   ((kafka)) && { install_kafka & pids+=($!); }
-  ((ferretdb)) && { install_ferretdb & pids+=($!); }
+  ((mongo)) && { install_secantus & pids+=($!); }
   ((redis)) && { install_redis & pids+=($!); }
   local pid
   for pid in "${pids[@]}"; do wait "$pid"; done
   ((redis)) && start_redis
-  ((ferretdb)) && start_ferretdb
+  ((mongo)) && start_secantus
   ((kafka)) && start_kafka
   [ -n "${PHONY_REDIS_URL:-}" ] || wait_port "$redis_port" redis 10
-  [ -n "${PHONY_MONGODB_URL:-}" ] || wait_port "$mongo_port" ferretdb 20
+  [ -n "${PHONY_MONGODB_URL:-}" ] || wait_port "$mongo_port" secantus 30
   [ -n "${PHONY_KAFKA_BOOTSTRAP:-}" ] || wait_port "$kafka_port" kafka 60
+}
+
+stop() { # name: stop the server started here under that name (TERM, then KILL after 10 s)
+  if running "$1"; then
+    log "stopping $1"
+    kill "$(cat "$dir/run/$1.pid")" 2>/dev/null || true
+    for _ in $(seq 1 100); do running "$1" || break; sleep 0.1; done
+    running "$1" && kill -9 "$(cat "$dir/run/$1.pid")" 2>/dev/null || true
+  fi
+  rm -f "$dir/run/$1.pid"
 }
 
 down() {
   local s
-  for s in kafka ferretdb redis; do
-    if running "$s"; then
-      log "stopping $s"
-      kill "$(cat "$dir/run/$s.pid")" 2>/dev/null || true
-      for _ in $(seq 1 100); do running "$s" || break; sleep 0.1; done
-      running "$s" && kill -9 "$(cat "$dir/run/$s.pid")" 2>/dev/null || true
-    fi
-    rm -f "$dir/run/$s.pid"
-  done
+  # ferretdb: the store of earlier versions, stopped if a checkout from before still runs it.
+  for s in kafka secantus ferretdb redis; do stop "$s"; done
 }
 
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  install) install_kafka; install_ferretdb; install_redis ;;
+  install) install_kafka; install_secantus; install_redis ;;
   *) echo "usage: $0 up|down|status|install" >&2; exit 2 ;;
 esac

@@ -22,6 +22,13 @@ from pymongo.errors import AutoReconnect, OperationFailure
 from phony.config import Settings
 
 
+def _page_index(*equal: str, order: int = pymongo.DESCENDING) -> pymongo.IndexModel:
+    """An index for a page of a list: its equality conditions, then the list's order (``created_at``,
+    ``_id`` as the tie-break)."""
+    keys = [(name, pymongo.ASCENDING) for name in equal]
+    return pymongo.IndexModel([*keys, ("created_at", order), ("_id", order)])
+
+
 class TenantDoc(Document):
     id: str  # type: ignore[assignment]  # our ids are strings, not ObjectIds
     name: str
@@ -86,14 +93,8 @@ class AgentDoc(Document):
     class Settings:
         name = "agents"
         indexes = [
-            pymongo.IndexModel(
-                [
-                    ("tenant_id", pymongo.ASCENDING),
-                    ("deleted", pymongo.ASCENDING),
-                    ("created_at", pymongo.ASCENDING),
-                    ("_id", pymongo.ASCENDING),
-                ]
-            ),
+            _page_index("tenant_id", "deleted", order=pymongo.ASCENDING),
+            _page_index("tenant_id", "deleted", "is_active", order=pymongo.ASCENDING),
             pymongo.IndexModel([("phone_numbers", pymongo.ASCENDING)]),
         ]
 
@@ -121,13 +122,12 @@ class CallDoc(Document):
     class Settings:
         name = "calls"
         indexes = [
-            pymongo.IndexModel(
-                [
-                    ("tenant_id", pymongo.ASCENDING),
-                    ("created_at", pymongo.DESCENDING),
-                    ("_id", pymongo.DESCENDING),
-                ]
-            ),
+            # Every combination of the list's filters (status, agent, direction) is a prefix of one.
+            _page_index("tenant_id"),
+            _page_index("tenant_id", "status"),
+            _page_index("tenant_id", "agent_id", "status"),
+            _page_index("tenant_id", "direction", "status"),
+            _page_index("tenant_id", "agent_id", "direction", "status"),
             pymongo.IndexModel([("ended_at", pymongo.ASCENDING)]),
         ]
 
@@ -157,6 +157,9 @@ class StoredEvent(Document):
 
     class Settings:
         name = "events"
+        indexes = [
+            pymongo.IndexModel([("aggregate_id", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)], unique=True)
+        ]
 
 
 # The call audio store (phony.recordings): not a read model, never rebuilt, but read by the same

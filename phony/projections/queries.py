@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -26,6 +27,7 @@ from phony.projections.documents import (
 )
 
 Doc = dict[str, Any]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Sort = tuple[tuple[str, int], ...]
 
 
@@ -78,8 +80,11 @@ def tenant(tenant_id: str) -> Query:
 
 
 def tenants() -> Query:
-    """Every tenant, oldest first (the ``_id`` index walked: tenant ids grow with time)."""
-    return Query(TenantDoc.Settings.name, {}, sort=(("created_at", 1), ("_id", 1)))
+    """Every tenant, oldest first: those created since the epoch, a range on the index ``created_at,
+    _id`` (an empty filter would be a collection scan on a store that counts by scanning)."""
+    return Query(
+        TenantDoc.Settings.name, {"created_at": {"$gte": EPOCH}}, sort=(("created_at", 1), ("_id", 1))
+    )
 
 
 def key_by_hash(key_hash: str) -> Query:
@@ -101,16 +106,18 @@ def agent(agent_id: str) -> Query:
 
 
 def agents_of(tenant_id: str, is_active: bool | None = None) -> Query:
-    """A tenant's agents, oldest first (index ``tenant_id, deleted, created_at, _id``)."""
+    """A tenant's agents, oldest first (index ``tenant_id, deleted, created_at, _id``, or with
+    ``is_active`` the one that also holds it: every condition is a field of the index)."""
     wanted: dict[str, Any] = {"tenant_id": tenant_id, "deleted": False}
     if is_active is not None:
         wanted["is_active"] = is_active
     return Query(AgentDoc.Settings.name, wanted, sort=(("created_at", 1), ("_id", 1)))
 
 
-def agent_for_number(number: str) -> Query:
-    """The active agent that answers ``number`` (multikey index ``phone_numbers``)."""
-    return Query(AgentDoc.Settings.name, {"phone_numbers": number, "is_active": True, "deleted": False})
+def agents_with_number(number: str) -> Query:
+    """The agents that hold ``number`` (multikey index ``phone_numbers``; which of them answers it,
+    the active one, is for the caller to pick: a handful of documents at most)."""
+    return Query(AgentDoc.Settings.name, {"phone_numbers": number})
 
 
 def call(call_sid: str, *fields: str) -> Query:
@@ -120,8 +127,8 @@ def call(call_sid: str, *fields: str) -> Query:
 def calls_of(
     tenant_id: str, *, status: str | None = None, agent_id: str | None = None, direction: str | None = None
 ) -> Query:
-    """A tenant's calls, newest first, optionally of one status, agent or direction (index
-    ``tenant_id, created_at, _id``; the other conditions are checked on the documents it finds)."""
+    """A tenant's calls, newest first, optionally of one status, agent or direction: every
+    combination has an index holding each of its conditions (``CallDoc.Settings.indexes``)."""
     wanted: dict[str, Any] = {"tenant_id": tenant_id}
     for name, value in (("status", status), ("agent_id", agent_id), ("direction", direction)):
         if value is not None:
@@ -135,12 +142,12 @@ def live_calls() -> Query:
 
 
 def call_events(call_sid: str, after: int, upto: int) -> Query:
-    """A call's stored events with ``after < seq <= upto`` in seq order: an ``_id`` range, since an
-    event's ``_id`` is its call and its seq (``stored_event_id``), so the ``_id`` index is the order."""
+    """A call's stored events with ``after < seq <= upto`` in seq order (unique index
+    ``aggregate_id, seq``: an equality and a range on it)."""
     return Query(
         StoredEvent.Settings.name,
-        {"_id": {"$gt": stored_event_id(call_sid, after), "$lte": stored_event_id(call_sid, upto)}},
-        sort=(("_id", 1),),
+        {"aggregate_id": call_sid, "seq": {"$gt": after, "$lte": upto}},
+        sort=(("seq", 1),),
     )
 
 

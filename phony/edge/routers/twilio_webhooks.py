@@ -43,7 +43,8 @@ def _required(form: dict[str, str], *names: str) -> None:
 
 
 async def _agent_for(number: str) -> AgentDoc | None:
-    doc = await queries.agent_for_number(number).first()
+    held = await queries.agents_with_number(number).all()
+    doc = next((d for d in held if d.get("is_active") and not d.get("deleted")), None)
     return None if doc is None else AgentDoc.model_validate({**doc, "id": doc["_id"]})
 
 
