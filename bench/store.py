@@ -9,7 +9,7 @@ on its own 127.0.0.1 port; this script stops every one it started, by PID):
     ferretdb-pg      FerretDB 1.24 on Debian's PostgreSQL 15
     secantus-py      SecantusDB 0.7.0b3 Python server (PyPI, GPL-2.0, in its own venv)
     mongo-java       mongo-java-server (Maven Central, H2 backend)
-    secantus-rs      SecantusDB Rust server: only if /tmp/rustsec has a built secantusd-rs
+    secantus-rs      SecantusDB Rust server: only if one is built (PHONY_BENCH_SECANTUS_RS or PATH)
 
 The workload: agent-like documents, an index on (tenant_id 1, created_at -1), then find by _id, a
 filtered page sorted by created_at (limit 10) plus the count of that filter, the same at N clients,

@@ -40,13 +40,14 @@ ferretdb_bin() {
   if [ -x "$top/.services/bin/ferretdb" ]; then echo "$top/.services/bin/ferretdb"; else echo "$base/ferretdb-bin/ferretdb"; fi
 }
 
+# The SecantusDB Rust server is not built here (cargo install of secantus-mdb takes 11 minutes on 2
+# cores, most of it WiredTiger's cmake build): give one as $PHONY_BENCH_SECANTUS_RS, or on the PATH.
 rust_bin() {
-  local f
-  for f in /tmp/rustsec/bin/secantusd-rs /tmp/rustsec/secantusd-rs /tmp/rustsec/target/release/secantusd-rs; do
-    [ -x "$f" ] && { echo "$f"; return 0; }
-  done
-  f=$(find /tmp/rustsec -maxdepth 5 -type f -name secantusd-rs -perm -u+x 2>/dev/null | head -n 1)
-  [ -n "$f" ] && echo "$f"
+  if [ -n "${PHONY_BENCH_SECANTUS_RS:-}" ] && [ -x "$PHONY_BENCH_SECANTUS_RS" ]; then
+    echo "$PHONY_BENCH_SECANTUS_RS"
+  else
+    command -v secantusd-rs
+  fi
 }
 
 # ---------------------------------------------------------------- install
@@ -150,7 +151,7 @@ install() {
     secantus-rs)
       set -e
       if [ -z "$(rust_bin)" ]; then
-        log "secantus-rs: no secantusd-rs binary under /tmp/rustsec (not built here: build time)"
+        log "secantus-rs: no secantusd-rs binary (PHONY_BENCH_SECANTUS_RS or PATH; not built here: build time)"
         exit 3
       fi
       echo "cached (binary built elsewhere: $(rust_bin))"
