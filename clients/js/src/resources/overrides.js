@@ -11,11 +11,13 @@ export class Overrides {
   }
 
   /**
-   * @param {string} action
+   * One of the server's `/override/<action>` routes (private: a public `send` would let any
+   * action be posted, one the server does not have).
+   * @param {'text' | 'transfer' | 'dtmf' | 'end' | 'clarification' | 'approve'} action
    * @param {Record<string, unknown>} body
    * @returns {Promise<OverrideResult>}
    */
-  send(action, body) {
+  #send(action, body) {
     return this.http.request('POST', `/override/${action}`, { body });
   }
 
@@ -25,7 +27,7 @@ export class Overrides {
    * @param {string} text
    */
   text(callSid, text) {
-    return this.send('text', { callSid, text });
+    return this.#send('text', { callSid, text });
   }
 
   /**
@@ -34,7 +36,7 @@ export class Overrides {
    * @param {string} target
    */
   transfer(callSid, target) {
-    return this.send('transfer', { callSid, target });
+    return this.#send('transfer', { callSid, target });
   }
 
   /**
@@ -43,7 +45,7 @@ export class Overrides {
    * @param {string} digits
    */
   dtmf(callSid, digits) {
-    return this.send('dtmf', { callSid, digits });
+    return this.#send('dtmf', { callSid, digits });
   }
 
   /**
@@ -51,7 +53,7 @@ export class Overrides {
    * @param {string} callSid
    */
   end(callSid) {
-    return this.send('end', { callSid });
+    return this.#send('end', { callSid });
   }
 
   /**
@@ -60,7 +62,7 @@ export class Overrides {
    * @param {string} response
    */
   clarification(callSid, response) {
-    return this.send('clarification', { callSid, response });
+    return this.#send('clarification', { callSid, response });
   }
 
   /**
@@ -70,6 +72,6 @@ export class Overrides {
    * @param {{ text?: string }} [options]
    */
   approve(callSid, responseId, options = {}) {
-    return this.send('approve', { callSid, responseId, text: options.text });
+    return this.#send('approve', { callSid, responseId, text: options.text });
   }
 }
