@@ -2,11 +2,12 @@
 here in-process from ``create_app``: no server needed).
 
 What each SDK offers is read from the SDK itself, never from a list kept here: every public method
-of every resource is called twice, with only the arguments it requires and with every one it takes,
-against a recording transport that answers as the OpenAPI document says the server would (Python:
-an ``httpx.MockTransport`` through ``http_client=``, sync and async clients both; JavaScript:
-``tests/sdk_contract_probe.mjs``, a fetch stub, with the methods and their types read from the
-JSDoc by the TypeScript checker). Then:
+of every resource is called with only the arguments it requires and with every one it takes (Python:
+also with each optional one alone, as ``tenant_id`` chooses the route), with values that fit the
+server's schemas, against a recording transport that answers as the OpenAPI document says the
+server would (Python: an ``httpx.MockTransport`` through ``http_client=``, sync and async clients
+both; JavaScript: ``tests/sdk_contract_probe.mjs``, a fetch stub, with the methods and their types
+read from the JSDoc by the TypeScript checker). Then:
 
 * every operation of the server is reached by some method of each SDK, unless it is one of
   :data:`NOT_IN_THE_SDKS`, which must all still exist;
@@ -27,7 +28,7 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,11 +42,11 @@ import phony_client._client
 import phony_client._http
 import pydantic
 import pytest
-from fastapi.routing import APIWebSocketRoute
 from phony_client import AsyncPhonyClient, PhonyClient
 from phony_client._types import NotGiven
 from phony_client.resources._base import AsyncResource, SyncResource
 from phony_client.streaming import AsyncEventStream, EventStream
+from starlette.routing import BaseRoute, WebSocketRoute
 
 from phony.config import Settings
 from phony.edge.app import create_app
@@ -102,12 +103,11 @@ class Contract:
         return schema
 
     def errors(self, value: Any, schema: dict[str, Any]) -> list[str]:
+        """Why ``value`` does not fit ``schema``: one line per error, where in the value first."""
         root = {"allOf": [schema], "components": self.spec["components"]}
         validator = jsonschema.Draft202012Validator(root)
-        return [
-            f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
-            for e in validator.iter_errors(value)
-        ]
+        errors = validator.iter_errors(value)
+        return [f"{'/'.join(map(str, e.absolute_path)) or '.'}: {e.message}" for e in errors]
 
     def match(self, method: str, path: str) -> Op | None:
         """The operation a request goes to (a literal segment beats a parameter, as in routing)."""
@@ -236,13 +236,16 @@ def _key_paths(value: Any, prefix: str = "") -> set[str]:
 @pytest.fixture(scope="module")
 def contract() -> Contract:
     app = create_app(Settings(_env_file=None))
-    sockets = {
-        route.path
-        for included in app.routes
-        for route in getattr(getattr(included, "original_router", None), "routes", [])
-        if isinstance(route, APIWebSocketRoute)
-    }
-    return Contract(app.openapi(), sockets)
+    return Contract(app.openapi(), set(_websockets(app.routes)))
+
+
+def _websockets(routes: Iterable[BaseRoute]) -> Iterator[str]:
+    """The paths of the app's WebSocket routes (those are not in OpenAPI), through included routers."""
+    for route in routes:
+        if isinstance(route, WebSocketRoute):
+            yield route.path
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from _websockets(included.routes)
 
 
 # -- what the SDKs send --------------------------------------------------------------------------
