@@ -7,7 +7,8 @@
 // json | bytes}) and `samples`, a valid value per wire name of its parameters and body properties;
 // `wireNames`, property names of the server's schemas. stdout: one JSON object:
 //   api:   every public method ("agents.create", "tenants.keys().list"), its parameters and the
-//          shape of what it resolves with (property names as the SDK spells them);
+//          shape of what it resolves with (property names as the SDK spells them; `nullable`
+//          where its type admits null);
 //   calls: each method called twice, with only what it requires ("minimal") and with every
 //          parameter and property it takes ("full", valued from the samples of the operation the
 //          minimal call reached): the HTTP requests and WebSocket paths it made;
@@ -67,10 +68,11 @@ function shape(type, depth = 0) {
   if (type.flags & ts.TypeFlags.Void) return { kind: 'void' };
   if (type.isUnion()) {
     const members = type.types.filter((t) => !(t.flags & (ts.TypeFlags.Null | ts.TypeFlags.Undefined)));
+    const nullable = members.length < type.types.length && type.types.some((t) => t.flags & ts.TypeFlags.Null);
     const shapes = members.map((t) => shape(t, depth + 1));
     const objects = shapes.filter((s) => s.kind !== 'scalar');
-    if (objects.length === 0) return shapes[0] ?? { kind: 'void' };
-    return objects.length === 1 ? objects[0] : { kind: 'union', members: objects };
+    const one = objects.length === 0 ? shapes[0] ?? { kind: 'void' } : objects.length === 1 ? objects[0] : { kind: 'union', members: objects };
+    return nullable ? { ...one, nullable } : one;
   }
   if (type.flags & (ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BooleanLike)) {
     const base = type.flags & ts.TypeFlags.StringLike ? 'string' : type.flags & ts.TypeFlags.NumberLike ? 'number' : 'boolean';

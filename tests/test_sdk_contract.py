@@ -645,16 +645,17 @@ def test_every_query_parameter_can_be_sent(
     assert not missing, f"{sdk}: no method can send these query parameters: {missing}"
 
 
-@pytest.mark.parametrize("sdk", SDKS)
-def test_every_field_of_every_response_is_in_the_sdks_model_of_it(
-    sdk: str, contract: Contract, recordings: dict[str, Recording]
-) -> None:
-    recording = recordings[sdk]
-    missing: set[str] = set()
+Problem = tuple[str, str]  # ("missing" | "not nullable", where and what)
+
+
+def _response_problems(sdk: str, contract: Contract, recording: Recording) -> tuple[set[Problem], set[Op]]:
+    """How the SDK's models of the answers fall short of the response schemas, and which
+    operations' answers were compared to a model."""
+    problems: set[Problem] = set()
     checked: set[Op] = set()
     for call in recording.calls:
         if sdk.startswith("python"):
-            pairs = [(sent, model) for sent, model in call.parsed]
+            pairs = list(call.parsed)
         elif call.returns is not None and len(call.requests) == 1:
             pairs = [(call.requests[0], call.returns)]
         else:
@@ -668,75 +669,111 @@ def test_every_field_of_every_response_is_in_the_sdks_model_of_it(
             checked.add(op)
             where = f"{call.method} <- {op[0]} {op[1]}: "
             if sdk.startswith("python"):
-                missing |= {where + m for m in _missing_in_model(contract, schema, model, "")}
+                found = _model_problems(contract, schema, model, "")
             else:
-                missing |= {
-                    where + m for m in _missing_in_shape(contract, schema, model, "", recording.camel)
-                }
+                found = _shape_problems(contract, schema, model, "", recording.camel)
+            problems |= {(kind, where + what) for kind, what in found}
+    return problems, checked
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_every_field_of_every_response_is_in_the_sdks_model_of_it(
+    sdk: str, contract: Contract, recordings: dict[str, Recording]
+) -> None:
+    problems, checked = _response_problems(sdk, contract, recordings[sdk])
     json_ops = {op for op in contract.operations if contract.answer(op)[1] == "application/json"}
     unchecked = sorted(json_ops - checked - set(NOT_IN_THE_SDKS))
     assert not unchecked, f"{sdk}: no method returns a model of these operations' answers: {unchecked}"
-    assert not missing, f"{sdk}: fields of the server's answers its models lack: {sorted(missing)}"
+    missing = sorted(what for kind, what in problems if kind == "missing")
+    assert not missing, f"{sdk}: fields of the server's answers its models lack: {missing}"
 
 
-def _missing_in_model(contract: Contract, schema: dict[str, Any], annotation: Any, where: str) -> list[str]:
-    """Properties of ``schema`` (recursively) that the pydantic model(s) of ``annotation`` lack."""
+@pytest.mark.parametrize("sdk", SDKS)
+def test_every_field_the_server_may_send_as_null_is_nullable_in_the_sdks_model(
+    sdk: str, contract: Contract, recordings: dict[str, Recording]
+) -> None:
+    problems, _ = _response_problems(sdk, contract, recordings[sdk])
+    strict = sorted(what for kind, what in problems if kind == "not nullable")
+    assert not strict, f"{sdk}: fields the server may send as null, never null in its models: {strict}"
+
+
+def _nullable(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(b.get("type") == "null" for b in schema.get("anyOf", []))
+
+
+def _admits_none(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _admits_none(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return any(_admits_none(arg) for arg in get_args(annotation))
+    return annotation in (NoneType, Any)
+
+
+def _model_problems(contract: Contract, schema: dict[str, Any], annotation: Any, where: str) -> list[Problem]:
+    """Properties of ``schema`` (recursively) that the pydantic model(s) of ``annotation`` lack, or
+    type as never null where the schema admits null."""
     schema = contract.resolve(schema)
     branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
     if branches:
-        return [m for b in branches for m in _missing_in_model(contract, b, annotation, where)]
+        return [m for b in branches for m in _model_problems(contract, b, annotation, where)]
     parts = _parts(annotation)
     if schema.get("type") == "array" and "items" in schema:
         items = [get_args(p)[0] for p in parts if get_origin(p) is list]
-        return [m for item in items for m in _missing_in_model(contract, schema["items"], item, where + "[]")]
+        return [m for item in items for m in _model_problems(contract, schema["items"], item, where + "[]")]
     properties = schema.get("properties", {})
     if not properties:
         return []
     models = [p for p in parts if inspect.isclass(p) and issubclass(p, pydantic.BaseModel)]
     if not models:
-        return [f"{where or '(body)'}: no model (annotation {annotation!r})"]
-    out = []
+        return [("missing", f"{where or '(body)'}: no model (annotation {annotation!r})")]
+    out: list[Problem] = []
     for model in models:
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
         for name, prop in properties.items():
             if name not in fields:
-                out.append(f"{model.__name__} lacks {where}{name}")
-            else:
-                out += _missing_in_model(contract, prop, fields[name].annotation, f"{where}{name}.")
+                out.append(("missing", f"{model.__name__} lacks {where}{name}"))
+                continue
+            if _nullable(contract.resolve(prop)) and not _admits_none(fields[name].annotation):
+                out.append(("not nullable", f"{model.__name__}.{where}{name}: {fields[name].annotation}"))
+            out += _model_problems(contract, prop, fields[name].annotation, f"{where}{name}.")
     return out
 
 
-def _missing_in_shape(
+def _shape_problems(
     contract: Contract, schema: dict[str, Any], shape: dict[str, Any], where: str, camel: dict[str, str]
-) -> list[str]:
-    """Properties of ``schema`` (recursively) that the JSDoc typedef ``shape`` lacks; a wire name
-    ``n`` is looked for as names.js hands it to the user (``camel[n]``)."""
+) -> list[Problem]:
+    """Properties of ``schema`` (recursively) that the JSDoc typedef ``shape`` lacks, or types as
+    never null where the schema admits null; a wire name ``n`` is looked for as names.js hands it
+    to the user (``camel[n]``)."""
     schema = contract.resolve(schema)
     branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
     if branches:
-        return [m for b in branches for m in _missing_in_shape(contract, b, shape, where, camel)]
+        return [m for b in branches for m in _shape_problems(contract, b, shape, where, camel)]
     members = shape["members"] if shape.get("kind") == "union" else [shape]
     if schema.get("type") == "array" and "items" in schema:
         items = [m["items"] for m in members if m.get("kind") == "array"]
         return [
-            x
-            for item in items
-            for x in _missing_in_shape(contract, schema["items"], item, where + "[]", camel)
+            x for item in items for x in _shape_problems(contract, schema["items"], item, where + "[]", camel)
         ]
     properties = schema.get("properties", {})
     if not properties:
         return []
     objects = [m for m in members if m.get("kind") == "object"]
     if not objects:
-        return [f"{where or '(body)'}: no typedef (a {shape.get('kind')})"]
-    out = []
+        return [("missing", f"{where or '(body)'}: no typedef (a {shape.get('kind')})")]
+    out: list[Problem] = []
     for obj in objects:
         for name, prop in properties.items():
             js_name = camel.get(name, name)
             if js_name not in obj["props"]:
-                out.append(f"lacks {where}{js_name} (wire: {name})")
-            else:
-                out += _missing_in_shape(contract, prop, obj["props"][js_name], f"{where}{js_name}.", camel)
+                out.append(("missing", f"lacks {where}{js_name} (wire: {name})"))
+                continue
+            field_shape = obj["props"][js_name]
+            admits_null = field_shape.get("nullable") or field_shape["kind"] == "any"
+            if _nullable(contract.resolve(prop)) and not admits_null:
+                out.append(("not nullable", f"{where}{js_name} (wire: {name})"))
+            out += _shape_problems(contract, prop, field_shape, f"{where}{js_name}.", camel)
     return out
 
 

@@ -230,8 +230,9 @@
  * @typedef {object} Health
  * @property {'ok' | 'degraded'} status
  * @property {number} uptime
- * @property {number} activeCalls
- * @property {Record<string, 'ok' | 'down'>} [dependencies]
+ * @property {number | null} activeCalls Calls in progress; `null` when the server cannot count them
+ *   (a dependency is down).
+ * @property {Record<string, 'ok' | 'down'>} dependencies
  */
 
 export {};
