@@ -88,6 +88,11 @@ async def test_offset_past_a_64_bit_integer_is_422(
         assert_envelope(await client.get(path, params={"offset": offset}), 422, "VALIDATION_ERROR")
 
 
+async def test_since_past_a_64_bit_integer_is_422(tenant: TenantHandle) -> None:
+    r = await tenant.client.get("/calls/CAunknown/events", params={"since": HUGE})
+    assert_envelope(r, 422, "VALIDATION_ERROR")
+
+
 async def test_the_largest_offset_mongodb_takes_is_an_empty_page(tenant: TenantHandle) -> None:
     r = await tenant.client.get("/agents/", params={"offset": 2**63 - 1})
     assert r.status_code == 200, r.text

@@ -257,6 +257,17 @@ async def test_since_without_a_call_is_refused(phony: PhonyProcess, tenant: Tena
     assert "since needs callSid" in close.reason
 
 
+async def test_since_past_a_64_bit_integer_is_refused(
+    phony: PhonyProcess, tenant: TenantHandle, publisher: EventPublisher
+) -> None:
+    call = CallScript(publisher, tenant.id)
+    await call.started()
+    await projected(tenant.client, call.sid, 1)
+    async with open_stream(phony, tenant.key, callSid=call.sid, since=str(2**63)) as ws:
+        close = await close_of(ws)
+    assert (close.code, close.reason) == (1008, "since must be a non-negative integer")
+
+
 async def limit_sockets(admin: httpx.AsyncClient, tenant: TenantHandle, limit: int) -> None:
     r = await admin.patch(f"/tenants/{tenant.id}", json={"limits": {"websockets": limit}})
     assert r.status_code == 200, r.text

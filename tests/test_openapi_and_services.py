@@ -39,7 +39,7 @@ def test_services_status_prints_each_servers_own_version(servers: object) -> Non
     lines = {line.split()[0]: line for line in out.splitlines()}
     assert "up" in lines["kafka"]
     assert "Apache Kafka 4." in lines["kafka"]
-    assert "FerretDB v1.24" in lines["ferretdb"]
+    assert "SecantusDB 0.7" in lines["mongodb"]
     assert "Redis " in lines["redis"]
 
 
@@ -66,9 +66,9 @@ def test_services_up_uses_servers_already_on_its_ports(servers: object, tmp_path
         [str(ROOT / "scripts" / "services.sh"), "up"], capture_output=True, text=True, env=env, check=False
     )
     assert up.returncode == 0, up.stderr
-    for name in ("kafka", "ferretdb", "redis"):
+    for name in ("kafka", "secantus", "redis"):
         assert f"{name}: 127.0.0.1:" in up.stderr
         assert "already served" in up.stderr
     assert not list((tmp_path / "run").iterdir())
     assert not (tmp_path / "kafka").exists()
-    assert not (tmp_path / "bin" / "ferretdb").exists()
+    assert not (tmp_path / "secantus").exists()

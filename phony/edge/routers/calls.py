@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from phony import recordings
 from phony.edge.deps import CallsCaller, CallsLinkCaller, Ctx
-from phony.edge.errors import ApiError, responses
+from phony.edge.errors import BSON_INT_MAX, ApiError, responses
 from phony.edge.schemas.calls import CallEvents, CallList, CallOut, CallStatus, PublicEvent, Transcript
+from phony.edge.schemas.common import Offset
 from phony.events.calls import Direction
 from phony.projections import queries
 from phony.projections.stored_events import read_events
@@ -49,7 +50,7 @@ async def list_calls(
     agent_id: str | None = None,
     direction: Direction | None = None,
     limit: int = Query(10, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> CallList:
     """The tenant's calls, newest first, optionally only those with a status, agent or direction."""
     query = queries.calls_of(caller.tenant_id, status=status, agent_id=agent_id, direction=direction)
@@ -75,7 +76,7 @@ async def get_transcript(call_sid: str, caller: CallsCaller) -> Transcript:
 async def get_events(
     call_sid: str,
     caller: CallsCaller,
-    since: int = Query(0, ge=0, description="Only events with a greater seq"),
+    since: int = Query(0, ge=0, le=BSON_INT_MAX, description="Only events with a greater seq"),
 ) -> CallEvents:
     """The call's event log in seq order, for audit or to catch up before ``/events/ws?since=``."""
     doc = await _load(caller.tenant_id, call_sid)

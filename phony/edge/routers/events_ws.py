@@ -32,7 +32,7 @@ from starlette.websockets import WebSocketState
 
 from phony.edge.auth import Principal, presented_key, tenant_for_key
 from phony.edge.deps import Ctx
-from phony.edge.errors import ApiError
+from phony.edge.errors import BSON_INT_MAX, ApiError
 from phony.edge.live.session import INTERNAL_ERROR, POLICY_VIOLATION, Close, EventSocket, StreamRequest
 from phony.projections import queries
 
@@ -57,7 +57,7 @@ def _request(websocket: WebSocket) -> StreamRequest:
     raw_since = params.get("since")
     since: int | None = None
     if raw_since is not None:
-        if not (raw_since.isascii() and raw_since.isdigit()):
+        if not (raw_since.isascii() and raw_since.isdigit()) or int(raw_since) > BSON_INT_MAX:
             raise Refused("since must be a non-negative integer")
         if call_sid is None:
             raise Refused("since needs callSid: seq counts the events of one call")
