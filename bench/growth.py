@@ -119,6 +119,8 @@ async def main(small: int, large: int, requests: int, same_tenant: bool) -> None
         async with httpx.AsyncClient(base_url=phony.url, timeout=60) as http:
             admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
             tenant = (await http.post("/tenants/", json={"name": "growth"}, headers=admin)).json()
+            limits = {"agents_per_minute": 100_000, "calls_per_minute": 100_000}
+            await http.patch(f"/tenants/{tenant['id']}", json={"limits": limits}, headers=admin)
             key = (await http.post(f"/tenants/{tenant['id']}/api-keys", json={}, headers=admin)).json()["key"]
             auth = {"Authorization": f"Bearer {key}"}
             agent = (await http.post("/agents/", json=agent_body(), headers=auth)).json()
