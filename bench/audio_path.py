@@ -58,13 +58,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import phony.sim.twilio.party as sim_party  # noqa: E402
-from phony.config import Settings  # noqa: E402
+from bench.support import bench_tenant, servers_from_env  # noqa: E402
 from phony.sim import audio as sim_audio  # noqa: E402
 from phony.sim.realtime import RealtimeObservation, RealtimeSim  # noqa: E402
 from phony.sim.scenarios import parse_call_metadata  # noqa: E402
 from phony.sim.twilio import MEDIA_SENT, SimCall, TwilioSim  # noqa: E402
 from tests.support import (  # noqa: E402
-    ADMIN_KEY,
     PhonyProcess,
     Servers,
     SimEnv,
@@ -646,12 +645,7 @@ async def start_proxy(model: RealtimeSim) -> tuple[asyncio.subprocess.Process, i
 
 async def setup_phony(http: httpx.AsyncClient, number: str) -> str:
     """A tenant with high limits, a key and one agent answering ``number``; returns the key."""
-    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    tenant = (await http.post("/tenants/", json={"name": "audio-bench"}, headers=admin)).json()
-    limits = {"agents_per_minute": 100_000, "calls_per_minute": 100_000, "websockets": 10_000}
-    r = await http.patch(f"/tenants/{tenant['id']}", json={"limits": limits}, headers=admin)
-    r.raise_for_status()
-    key: str = (await http.post(f"/tenants/{tenant['id']}/api-keys", json={}, headers=admin)).json()["key"]
+    key = (await bench_tenant(http, "audio-bench")).key
     agent = agent_body(phone_numbers=[number], greeting_message=GREETING)
     r = await http.post("/agents/", json=agent, headers={"Authorization": f"Bearer {key}"})
     r.raise_for_status()
@@ -770,12 +764,7 @@ async def fresh_phony(
 
 async def main(levels: list[int], seconds: float, overrides: int, ramp_per_s: float, deploy: str) -> None:
     started = time.monotonic()
-    defaults = Settings(_env_file=None)
-    servers = Servers(
-        os.environ.get("PHONY_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
-        os.environ.get("PHONY_MONGODB_URL", defaults.mongodb_url),
-        os.environ.get("PHONY_REDIS_URL", defaults.redis_url),
-    )
+    servers = servers_from_env()
     recorder = Recorder()
     cache_party_speech()
     log_dir = ROOT / ".services" / "logs"

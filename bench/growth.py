@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 import uuid
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.rest import pct  # noqa: E402
+from bench.support import bench_tenant, serve_process, servers_from_env  # noqa: E402
 from phony.config import Settings  # noqa: E402
 from phony.events import EventEnvelope, envelope_for, utcnow  # noqa: E402
 from phony.events.calls import AiResponse, CallStarted, SpeechDetected  # noqa: E402
@@ -38,13 +38,8 @@ from phony.projections.documents import AgentDoc, CallDoc, init_read_models, mon
 from phony.projections.projector import SeqMemory, apply  # noqa: E402
 from phony.projections.stored_events import stored  # noqa: E402
 from tests.support import (  # noqa: E402
-    ADMIN_KEY,
-    PhonyProcess,
-    Servers,
     agent_body,
     drop_namespace,
-    free_port,
-    phony_env,
 )
 
 CALL_EVENTS = 60  # the measured call's length; `since=` asks for its last 10
@@ -88,26 +83,12 @@ async def timed(n: int, op: Callable[[], Awaitable[None]]) -> list[float]:
 
 
 async def main(small: int, large: int, requests: int, same_tenant: bool) -> None:
-    defaults = Settings(_env_file=None)
-    servers = Servers(
-        os.environ.get("PHONY_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
-        os.environ.get("PHONY_MONGODB_URL", defaults.mongodb_url),
-        os.environ.get("PHONY_REDIS_URL", defaults.redis_url),
-    )
+    servers = servers_from_env()
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     settings = Settings(_env_file=None, mongodb_url=servers.mongodb, mongodb_db=namespace)
     log_dir = ROOT / ".services" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    phony = PhonyProcess(
-        "serve",
-        phony_env(
-            servers,
-            namespace,
-            PHONY_LOG_LEVEL="WARNING",
-            PHONY_SIM_OPENAI_PORT=str(free_port()),
-            PHONY_SIM_TWILIO_PORT=str(free_port()),
-        ),
-    )
+    phony = serve_process(servers, namespace)
     phony.start(log_dir)
     mongo = mongo_client(settings)
     database = mongo[namespace]
@@ -117,12 +98,8 @@ async def main(small: int, large: int, requests: int, same_tenant: bool) -> None
         await phony.ready()
         await init_read_models(mongo, settings)
         async with httpx.AsyncClient(base_url=phony.url, timeout=60) as http:
-            admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-            tenant = (await http.post("/tenants/", json={"name": "growth"}, headers=admin)).json()
-            limits = {"agents_per_minute": 100_000, "calls_per_minute": 100_000}
-            await http.patch(f"/tenants/{tenant['id']}", json={"limits": limits}, headers=admin)
-            key = (await http.post(f"/tenants/{tenant['id']}/api-keys", json={}, headers=admin)).json()["key"]
-            auth = {"Authorization": f"Bearer {key}"}
+            bench = await bench_tenant(http, "growth")
+            tenant, auth = {"id": bench.id}, bench.auth
             agent = (await http.post("/agents/", json=agent_body(), headers=auth)).json()
             sid = "CA" + uuid.uuid4().hex
             for event in call_events(sid, tenant["id"], CALL_EVENTS):

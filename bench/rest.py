@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
@@ -26,16 +25,12 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import bench_tenant, serve_process, servers_from_env  # noqa: E402
 from phony.config import Settings  # noqa: E402
 from phony.projections.documents import mongo_client  # noqa: E402
 from tests.support import (  # noqa: E402
-    ADMIN_KEY,
-    PhonyProcess,
-    Servers,
     agent_body,
     drop_namespace,
-    free_port,
-    phony_env,
     unique_number,
 )
 
@@ -61,25 +56,11 @@ async def run_clients(clients: int, total: int, op: Callable[[], Awaitable[None]
 
 
 async def main(requests: int) -> None:
-    defaults = Settings(_env_file=None)
-    servers = Servers(
-        os.environ.get("PHONY_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
-        os.environ.get("PHONY_MONGODB_URL", defaults.mongodb_url),
-        os.environ.get("PHONY_REDIS_URL", defaults.redis_url),
-    )
+    servers = servers_from_env()
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     log_dir = ROOT / ".services" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    phony = PhonyProcess(
-        "serve",
-        phony_env(
-            servers,
-            namespace,
-            PHONY_LOG_LEVEL="WARNING",
-            PHONY_SIM_OPENAI_PORT=str(free_port()),
-            PHONY_SIM_TWILIO_PORT=str(free_port()),
-        ),
-    )
+    phony = serve_process(servers, namespace)
     phony.start(log_dir)
     mongo = mongo_client(Settings(_env_file=None, mongodb_url=servers.mongodb))
     baseline_db = mongo[f"{namespace}_baseline"]["agents"]
@@ -87,13 +68,8 @@ async def main(requests: int) -> None:
         await phony.ready()
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         async with httpx.AsyncClient(base_url=phony.url, timeout=30, limits=limits) as http:
-            admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-            tenant = (await http.post("/tenants/", json={"name": "bench"}, headers=admin)).json()
-            await http.patch(
-                f"/tenants/{tenant['id']}", json={"limits": {"agents_per_minute": 100_000}}, headers=admin
-            )
-            key = (await http.post(f"/tenants/{tenant['id']}/api-keys", json={}, headers=admin)).json()["key"]
-            auth = {"Authorization": f"Bearer {key}"}
+            bench = await bench_tenant(http, "bench")
+            tenant, auth = {"id": bench.id}, bench.auth
 
             async def create() -> None:
                 r = await http.post(

@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.audio_path import GREETING, cache_party_speech, cpu_seconds, machine_ticks  # noqa: E402
+from bench.support import bench_tenant, servers_from_env  # noqa: E402
 from phony.config import Settings  # noqa: E402
 from phony.events import EventEnvelope  # noqa: E402
 from phony.events.log import read_log  # noqa: E402
@@ -57,7 +58,6 @@ from phony.sim.realtime import RealtimeSim  # noqa: E402
 from phony.sim.twilio import SimCall, TwilioSim  # noqa: E402
 from tests.deployment import owned_partitions  # noqa: E402
 from tests.support import (  # noqa: E402
-    ADMIN_KEY,
     PhonyProcess,
     Servers,
     SimEnv,
@@ -217,15 +217,8 @@ class Deployment:
 
 async def setup_tenant(http: httpx.AsyncClient, number: str) -> tuple[str, str]:
     """A tenant with high limits, a key and one agent answering ``number``: (tenant id, key)."""
-    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    r = await http.post("/tenants/", json={"name": "soak"}, headers=admin)
-    r.raise_for_status()
-    tenant_id: str = r.json()["id"]
-    limits = {"agents_per_minute": 100_000, "calls_per_minute": 100_000, "websockets": 10_000}
-    (await http.patch(f"/tenants/{tenant_id}", json={"limits": limits}, headers=admin)).raise_for_status()
-    r = await http.post(f"/tenants/{tenant_id}/api-keys", json={"name": "soak"}, headers=admin)
-    r.raise_for_status()
-    key: str = r.json()["key"]
+    tenant = await bench_tenant(http, "soak")
+    tenant_id, key = tenant.id, tenant.key
     agent = agent_body(name="soak", phone_numbers=[number], greeting_message=GREETING)
     r = await http.post("/agents/", json=agent, headers={"Authorization": f"Bearer {key}"})
     r.raise_for_status()
@@ -550,12 +543,7 @@ async def main(calls: int, minutes: float, workers: int, partitions: int) -> int
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    defaults = Settings(_env_file=None)
-    servers = Servers(
-        os.environ.get("PHONY_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
-        os.environ.get("PHONY_MONGODB_URL", defaults.mongodb_url),
-        os.environ.get("PHONY_REDIS_URL", defaults.redis_url),
-    )
+    servers = servers_from_env()
     window_s = minutes * 60
     warmup_s = min(WARMUP_S, WARMUP_SHARE * window_s)
     cache_party_speech()

@@ -1,0 +1,61 @@
+"""What every benchmark needs: the servers (the project's services unless ``PHONY_*`` URLs say
+otherwise), a Phony of its own in a fresh namespace, and a tenant whose rate limits do not get in the
+way of a load test."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import httpx
+
+from phony.config import Settings
+from tests.support import ADMIN_KEY, PhonyProcess, Servers, free_port, phony_env
+
+BENCH_LIMITS = {"agents_per_minute": 100_000, "calls_per_minute": 100_000, "websockets": 10_000}
+
+
+def servers_from_env() -> Servers:
+    """``PHONY_KAFKA_BOOTSTRAP`` / ``PHONY_MONGODB_URL`` / ``PHONY_REDIS_URL``, else the defaults."""
+    defaults = Settings(_env_file=None)
+    return Servers(
+        os.environ.get("PHONY_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
+        os.environ.get("PHONY_MONGODB_URL", defaults.mongodb_url),
+        os.environ.get("PHONY_REDIS_URL", defaults.redis_url),
+    )
+
+
+def serve_process(servers: Servers, namespace: str, **extra: str) -> PhonyProcess:
+    """``phony serve`` in ``namespace`` with simulators on free ports (another Phony may hold the
+    default ones), logging warnings only; not started yet."""
+    env = phony_env(
+        servers,
+        namespace,
+        PHONY_LOG_LEVEL="WARNING",
+        PHONY_SIM_OPENAI_PORT=str(free_port()),
+        PHONY_SIM_TWILIO_PORT=str(free_port()),
+    )
+    return PhonyProcess("serve", {**env, **extra})
+
+
+@dataclass(frozen=True)
+class BenchTenant:
+    id: str
+    key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+async def bench_tenant(http: httpx.AsyncClient, name: str) -> BenchTenant:
+    """A tenant with limits far above any benchmark's rate, and a key of it."""
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    r = await http.post("/tenants/", json={"name": name}, headers=admin)
+    r.raise_for_status()
+    tenant_id: str = r.json()["id"]
+    r = await http.patch(f"/tenants/{tenant_id}", json={"limits": BENCH_LIMITS}, headers=admin)
+    r.raise_for_status()
+    r = await http.post(f"/tenants/{tenant_id}/api-keys", json={"name": name}, headers=admin)
+    r.raise_for_status()
+    return BenchTenant(tenant_id, r.json()["key"])
