@@ -1,0 +1,125 @@
+// Live calls: the tenant's calls still on the line, from the calls list, then kept current by the
+// tenant-wide event stream (call.started adds a row before the projection has it; call.ended drops it).
+
+import { AuthenticationError, PermissionDeniedError } from '/sdk/js/index.js';
+import { $, clickableRow, clock, el, errorText } from './ui.js';
+
+const ENDED = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
+const RETRY_MS = 2000;
+
+export class LiveView {
+  /** @param {import('/sdk/js/index.js').PhonyClient} client @param {(e: unknown) => void} onAuthLost */
+  constructor(client, onAuthLost) {
+    this.client = client;
+    this.onAuthLost = onAuthLost;
+    /** @type {Map<string, {callSid: string, from: string, to: string, agentId: string | null, status: string, startedAt: string, waiting: number}>} */
+    this.calls = new Map();
+    this.ended = new Set();
+    this.unsubscribe = null;
+    this.stopped = false;
+    this.agents = new Map();
+  }
+
+  start() {
+    this.stopped = false;
+    this.subscribe();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.retry);
+  }
+
+  /** Subscribe first, then list: a call that starts in between is seen by one or the other. */
+  subscribe() {
+    const unsubscribe = this.client.events.subscribe(null, (event) => this.onEvent(event), {
+      onError: (error) => this.lost(error),
+    });
+    this.unsubscribe = unsubscribe;
+    this.setConn('live', false);
+    this.reload();
+    unsubscribe.done.then((end) => {
+      if (this.stopped || end.reason === 'unsubscribed') return;
+      this.setConn(`live updates lost (${errorText(end.error ?? end.reason)}): reconnecting…`, true);
+      this.retry = setTimeout(() => this.subscribe(), RETRY_MS);
+    });
+  }
+
+  lost(error) {
+    if (error instanceof AuthenticationError || error instanceof PermissionDeniedError) {
+      this.stopped = true;
+      this.onAuthLost(error);
+    }
+  }
+
+  setConn(text, bad) {
+    const conn = $('conn');
+    conn.textContent = text === 'live' ? '● live' : text;
+    conn.classList.toggle('bad', bad);
+  }
+
+  async reload() {
+    try {
+      const [page, agents] = await Promise.all([
+        this.client.calls.list({ limit: 100 }),
+        this.client.agents.list({ limit: 100 }),
+      ]);
+      for (const agent of agents.agents) this.agents.set(agent.id, agent.name);
+      const open = new Set();
+      for (const call of page.calls) {
+        if (ENDED.has(call.status) || this.ended.has(call.callSid)) continue;
+        open.add(call.callSid);
+        this.calls.set(call.callSid, {
+          callSid: call.callSid, from: call.from, to: call.to, agentId: call.agentId, status: call.status,
+          startedAt: call.createdAt, waiting: (call.awaitingApproval?.length ?? 0) + (call.openQuestion ? 1 : 0),
+        });
+      }
+      // A call the list shows as ended (or no longer shows) while this tab was away is gone.
+      for (const sid of this.calls.keys()) if (!open.has(sid) && !this.fresh?.has(sid)) this.calls.delete(sid);
+      this.render();
+    } catch (error) {
+      this.setConn(`cannot list calls: ${errorText(error)}`, true);
+    }
+  }
+
+  onEvent(event) {
+    const sid = event.callSid;
+    if (!sid) return;
+    const data = event.data ?? {};
+    if (event.type === 'call.started') {
+      this.fresh = this.fresh ?? new Set();
+      this.fresh.add(sid);
+      this.calls.set(sid, {
+        callSid: sid, from: data.from, to: data.to, agentId: data.agentId ?? null, status: 'ringing',
+        startedAt: data.timestamp ?? event.timestamp, waiting: 0,
+      });
+    } else if (event.type === 'call.ended') {
+      this.ended.add(sid);
+      this.calls.delete(sid);
+    } else {
+      const call = this.calls.get(sid);
+      if (!call) return;
+      if (event.type === 'call.answered' || event.type === 'media.started') call.status = 'in-progress';
+      if (event.type === 'response.pending_approval' || event.type === 'clarification.requested') call.waiting += 1;
+      if (event.type === 'response.approved' || event.type === 'clarification.answered') call.waiting = Math.max(0, call.waiting - 1);
+    }
+    this.render();
+  }
+
+  render() {
+    const rows = $('live-rows');
+    const calls = [...this.calls.values()].sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt)));
+    rows.replaceChildren(...calls.map((c) => {
+      const row = clickableRow(
+        [el('code', {}, c.callSid), c.from, c.to, this.agents.get(c.agentId) ?? c.agentId ?? '', c.status, clock(c.startedAt),
+          c.waiting ? el('strong', { class: 'badge' }, `${c.waiting} waiting`) : ''],
+        () => { location.hash = `#/calls/${encodeURIComponent(c.callSid)}`; },
+      );
+      row.dataset.callSid = c.callSid;
+      return row;
+    }));
+    $('live-count').textContent = `(${calls.length})`;
+    $('live-empty').hidden = calls.length > 0;
+  }
+}

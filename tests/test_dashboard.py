@@ -1,0 +1,196 @@
+"""The supervisor dashboard (``/dashboard/``) in a real browser: Debian's Chromium driven by
+Playwright (issue 11). Every wait is on a condition in the page, never a fixed sleep."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from phony.config import Settings
+from phony.sim.realtime import RealtimeSim
+from phony.sim.twilio import TwilioSim
+from tests.call_events import projected_until
+from tests.calls import LiveInbound, received, ring, session_of, wait_for_event
+from tests.support import PhonyProcess, TenantHandle, eventually
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
+# Without the background-networking flags Chromium keeps trying hosts this closed network refuses.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+WAIT_MS = 30_000
+expect.set_options(timeout=WAIT_MS)
+
+
+def chromium_missing() -> bool:
+    return not CHROMIUM.exists()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if chromium_missing():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium", pytrace=False)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(WAIT_MS)
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+async def sign_in(page: Page, phony: PhonyProcess, tenant: TenantHandle) -> None:
+    await page.goto(f"{phony.url}/dashboard/")
+    await page.fill("#api-key", tenant.key)
+    await page.press("#api-key", "Enter")
+    await expect(page.locator("#who")).to_have_text("acme")
+
+
+async def open_call(page: Page, live: LiveInbound) -> None:
+    """Open the call from the live list, as a supervisor would."""
+    await page.click(f'#live-rows tr[data-call-sid="{live.call.sid}"]')
+    await expect(page.locator("#call-sid")).to_have_text(live.call.sid)
+
+
+async def test_signing_in_keeps_the_key_in_the_session_and_out_of_the_url(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle
+) -> None:
+    await sign_in(page, phony, tenant)
+    await expect(page.locator("#view-live")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('phony.apiKey')") == tenant.key
+    assert tenant.key not in page.url
+
+
+async def test_a_wrong_key_is_refused_with_the_servers_message(page: Page, phony: PhonyProcess) -> None:
+    await page.goto(f"{phony.url}/dashboard/")
+    await page.fill("#api-key", "pk_live_nope")
+    await page.press("#api-key", "Enter")
+    await expect(page.locator("#signin-error")).to_contain_text("invalid API key")
+    assert await page.evaluate("sessionStorage.getItem('phony.apiKey')") is None
+
+
+async def test_a_call_appears_live_and_its_transcript_grows(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    await sign_in(page, phony, tenant)
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    await expect(page.locator(f'#live-rows tr[data-call-sid="{live.call.sid}"]')).to_be_visible()
+    await open_call(page, live)
+    lines = page.locator("#transcript li")
+    await expect(lines.first).to_be_visible()
+    seen = await lines.count()
+    await page.wait_for_function("n => document.querySelectorAll('#transcript li').length > n", arg=seen)
+    await expect(page.locator('#transcript li[data-speaker="caller"]').first).to_be_visible()
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+    # It leaves the live list when it ends.
+    await expect(page.locator(f'#live-rows tr[data-call-sid="{live.call.sid}"]')).to_have_count(0)
+
+
+async def test_said_text_shows_in_the_timeline_and_reaches_the_model(
+    page: Page,
+    phony: PhonyProcess,
+    tenant: TenantHandle,
+    twilio_sim: TwilioSim,
+    model_sim: RealtimeSim,
+    settings: Settings,
+) -> None:
+    await sign_in(page, phony, tenant)
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    await open_call(page, live)
+    text = "A colleague will join you in a moment."
+    await page.fill("#say-input", text)
+    await page.press("#say-input", "Enter")
+    await expect(page.locator('#timeline li[data-type="supervisor.text_sent"]')).to_contain_text(text)
+    await expect(page.locator('#transcript li[data-speaker="supervisor"]')).to_contain_text(text)
+    await expect(page.locator("#latency-chart rect").first).to_be_attached()
+
+    async def creates() -> list[str]:
+        found = received(session_of(model_sim, live.caller), "response.create")
+        return [str(c.get("response", {}).get("instructions")) for c in found]
+
+    await eventually(creates, lambda sent: any(f"«{text}»" in s for s in sent), within=20)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOT))
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_approving_a_held_reply_speaks_it(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    await sign_in(page, phony, tenant)
+    live = await ring(
+        tenant, twilio_sim, phony, "default", settings, require_approval=True, greeting_message=None
+    )
+    await open_call(page, live)
+    held = page.locator("#held li").first
+    await expect(held.locator("textarea")).to_have_value("Sure. Your order shipped yesterday.")
+    response_id = await held.get_attribute("data-response-id")
+    await held.locator("button.approve").click()
+    await expect(page.locator(f'#held li[data-response-id="{response_id}"]')).to_have_count(0)
+    await expect(page.locator('#timeline li[data-type="response.approved"]')).to_be_visible()
+    await expect(page.locator('#transcript li[data-speaker="ai"]').last).to_contain_text("order shipped")
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_an_ended_call_is_in_history_with_a_playable_recording(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    await sign_in(page, phony, tenant)
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    await open_call(page, live)
+    await expect(page.locator('#transcript li[data-speaker="ai"]').first).to_be_visible()
+    await page.click("#end-button")
+    await expect(page.locator("#call-status")).to_contain_text("supervisor_ended")
+    await wait_for_event(settings, live.call.sid, "call.ended")
+    await projected_until(tenant.client, live.call.sid, lambda c: c["status"] == "completed")
+
+    await page.click('#nav a[href="#/history"]')
+    await page.select_option("#f-agent", live.agent["id"])
+    await page.select_option("#f-status", "completed")
+    row = page.locator(f'#history-rows tr[data-call-sid="{live.call.sid}"]')
+    await expect(row).to_contain_text("supervisor_ended")
+    await row.click()
+    recording = page.locator("#recording")
+    await expect(recording).to_have_attribute("src", re.compile(r"/recording\?token="))
+    src = await recording.get_attribute("src")
+    assert src is not None
+
+    async def fetched() -> tuple[int, str]:
+        answer = await page.request.get(src)
+        return answer.status, answer.headers.get("content-type", "")
+
+    assert await eventually(fetched, lambda r: r[0] == 200) == (200, "audio/wav")
+    # The browser itself reads it as audio: its duration becomes known.
+    await recording.evaluate("a => { a.preload = 'metadata'; a.load(); }")
+    await page.wait_for_function("() => document.getElementById('recording').duration > 0")
+
+
+async def test_a_refused_action_shows_the_servers_error(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    await sign_in(page, phony, tenant)
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    await open_call(page, live)
+    await page.fill("#dtmf-input", "12ab")
+    await page.press("#dtmf-input", "Enter")
+    await expect(page.locator("#call-error")).to_contain_text("422")
+    await expect(page.locator("#call-error")).to_contain_text("digits: String should match pattern")
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
