@@ -2,7 +2,7 @@
 PY      := .venv/bin/python
 STAMP   := .venv/.installed-$(shell cat pyproject.toml clients/python/pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: up test install services services-down status lint bench soak
+.PHONY: up test install services services-down status lint bench soak browser
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
@@ -36,9 +36,20 @@ lint: install
 	@.venv/bin/ruff format --check phony tests bench clients/python
 	@.venv/bin/mypy
 
+## Debian's chromium for the dashboard's browser tests (Playwright drives it; its own browser
+## download cannot be reached). A failed install does not stop the suite: those tests then fail, saying why.
+browser:
+	@command -v chromium >/dev/null || { \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "installing chromium from Debian"; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium >/dev/null 2>&1 || { \
+	    $$sudo apt-get update -q >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium >/dev/null; } || \
+	  echo "could not install chromium: the dashboard's browser tests will fail" >&2; }
+
 ## Install and start what is needed, then lint, type-check and run the whole suite.
 ## pytest's exit code 5 (no tests collected) is a failure too.
-test: services lint
+test: services browser lint
 	@.venv/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
