@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     sim_twilio_port: int = 24189
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object a line")
+    # Prometheus /metrics of `phony worker` / `phony projector` on this port (0: off). The edge and
+    # `phony serve` always serve /metrics on their HTTP port.
+    metrics_port: int = Field(0, ge=0, le=65535)
 
     @property
     def base_url(self) -> str:

@@ -18,20 +18,21 @@ from phony.config import Settings
 from phony.connections import connections
 from phony.edge.app import Companion, create_app
 from phony.edge.context import EdgeContext
+from phony.metrics import Metrics, metrics_server
 from phony.projections.runtime import projector_runtime
 from phony.workers.runtime import worker_runtime
 
 
 def _worker(settings: Settings) -> Companion:
     def start(ctx: EdgeContext) -> AbstractAsyncContextManager[object]:
-        return worker_runtime(settings, ctx.redis, ctx.mongo)
+        return worker_runtime(settings, ctx.redis, ctx.mongo, ctx.metrics)
 
     return start
 
 
 def _projector(settings: Settings) -> Companion:
     def start(ctx: EdgeContext) -> AbstractAsyncContextManager[object]:
-        return projector_runtime(settings, ctx.redis)
+        return projector_runtime(settings, ctx.redis, ctx.metrics)
 
     return start
 
@@ -51,6 +52,7 @@ async def serve_http(app: FastAPI, settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through Phony's handler (text or JSON, with context)
         ws="websockets-sansio",
         lifespan="on",
         timeout_graceful_shutdown=5,
@@ -72,14 +74,25 @@ async def until_stopped() -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    """``phony worker``: a worker process until SIGINT/SIGTERM."""
-    async with connections(settings) as (redis, mongo), worker_runtime(settings, redis, mongo):
+    """``phony worker``: a worker process until SIGINT/SIGTERM (``/metrics`` on PHONY_METRICS_PORT)."""
+    metrics = Metrics.create()
+    async with (
+        connections(settings) as (redis, mongo),
+        worker_runtime(settings, redis, mongo, metrics),
+        metrics_server(metrics, settings.host, settings.metrics_port),
+    ):
         heap.settle()
         await until_stopped()
 
 
 async def run_projector(settings: Settings) -> None:
-    """``phony projector``: a projector process until SIGINT/SIGTERM."""
-    async with connections(settings) as (redis, _), projector_runtime(settings, redis):
+    """``phony projector``: a projector process until SIGINT/SIGTERM (``/metrics`` on
+    PHONY_METRICS_PORT)."""
+    metrics = Metrics.create()
+    async with (
+        connections(settings) as (redis, _),
+        projector_runtime(settings, redis, metrics),
+        metrics_server(metrics, settings.host, settings.metrics_port),
+    ):
         heap.settle()
         await until_stopped()

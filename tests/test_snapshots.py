@@ -23,6 +23,7 @@ from phony.events import AggregateType, EventData, EventEnvelope, envelope_for, 
 from phony.events.agents import AgentDeleted
 from phony.events.log import LoggedEvent, ensure_topics, make_broker, read_log
 from phony.events.tenants import TenantLimits, TenantUpdated
+from phony.metrics import Metrics
 from phony.workers import snapshots
 from phony.workers.calls.actor import ActorDeps
 from phony.workers.calls.executor import ExecutorDeps
@@ -340,17 +341,21 @@ async def call_worker(settings: Settings) -> AsyncIterator[CallWorker]:
     telephony = Telephony(settings)
     broker = make_broker(settings, "test-snapshots")
     worker: list[CallWorker] = []
+    metrics = Metrics.create()
     executor = ExecutorDeps(
         settings=settings,
         openai=AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1:9"),
         telephony=telephony,
         playback=PlaybackSender(redis, settings),
         database=mongo[settings.mongodb_db],
+        metrics=metrics,
         on_fenced=lambda partition: worker[0].fenced(partition),
     )
     worker.append(
         CallWorker(
-            ActorDeps(settings=settings, store=store, writer=writer, redis=redis, executor=executor),
+            ActorDeps(
+                settings=settings, store=store, writer=writer, redis=redis, executor=executor, metrics=metrics
+            ),
             PlaceDeps(settings=settings, redis=redis, broker=broker, telephony=telephony),
         )
     )

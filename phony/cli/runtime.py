@@ -6,7 +6,6 @@ Imported lazily (uvloop, the settings): the operator commands, which need neithe
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,12 +30,10 @@ def settings(port: int | None = None, log_level: str | None = None) -> Settings:
     found = Settings()
     if port is not None:
         found = found.model_copy(update={"port": port})
-    logging.basicConfig(
-        level=(log_level or found.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is noise here
     from phony.events.kafka_logs import quiet_kafka_client_logs
+    from phony.logs import configure
+
+    configure(log_level or found.log_level, found.log_format)
 
     quiet_kafka_client_logs()  # a broker outage would log thousands of lines a second
     return found

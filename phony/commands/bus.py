@@ -16,6 +16,7 @@ import logging
 from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
+from phony import logs
 from phony.commands.base import Command, CommandOutcome
 from phony.commands.expiry import expired, with_deadline
 from phony.config import Settings
@@ -123,6 +124,7 @@ class CommandBus:
             raise CommandNotWritten(command.id, str(exc)) from exc
         if expired(stamped, metadata.timestamp):  # acknowledged, but the worker will drop it
             raise CommandNotWritten(command.id, "appended after its deadline")
+        _sent(command)
 
     async def deliver(self, command: Command) -> None:
         """Publish a fact reported from outside (Twilio's call status, the media stream) that must be
@@ -133,6 +135,7 @@ class CommandBus:
             key=command.aggregate_id.encode(),
             timeout_s=None,
         )
+        _sent(command)
 
     async def execute(self, command: Command) -> CommandOutcome:
         """Send ``command`` and wait until its result is projected; raise ``CommandNotWritten`` when
@@ -151,6 +154,12 @@ class CommandBus:
         if outcome.status == "rejected":
             raise CommandRejected(outcome)
         return outcome
+
+
+def _sent(command: Command) -> None:
+    call_sid = command.aggregate_id if type(command).__module__ == "phony.commands.calls" else None
+    with logs.bound(command_id=command.id, tenant_id=command.tenant_id, call_sid=call_sid):
+        log.debug("%s %s sent for %s", type(command).__name__, command.id, command.aggregate_id)
 
 
 async def publish_outcome(redis: Redis, settings: Settings, outcome: CommandOutcome) -> None:

@@ -15,6 +15,7 @@ from phony.connections import connections
 from phony.edge.body_limit import BodyLimit
 from phony.edge.context import EdgeContext
 from phony.edge.errors import CatchAll, install_error_handlers
+from phony.edge.http_metrics import HttpMetrics
 from phony.edge.input_guard import InputGuard
 from phony.edge.live.hub import EventHub
 from phony.edge.live.leases import SocketLeases
@@ -29,6 +30,7 @@ from phony.edge.routers import (
     events_ws,
     health,
     media_ws,
+    metrics,
     outbound,
     override,
     tenants,
@@ -37,6 +39,7 @@ from phony.edge.routers import (
 from phony.edge.static import install_static
 from phony.edge.twilio_auth import TwilioSignatures
 from phony.events.log import make_broker
+from phony.metrics import Metrics
 
 Companion = Callable[[EdgeContext], AbstractAsyncContextManager[object]]
 
@@ -77,6 +80,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
                 hub=hub,
                 audio_out=audio_out,
                 leases=SocketLeases(settings, redis),
+                metrics=Metrics.create(),
             )
             for companion in companions:
                 await stack.enter_async_context(companion(ctx))
@@ -98,6 +102,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
     app.add_middleware(Options)
     app.add_middleware(InputGuard)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetrics)  # outermost: times what every other layer does
     routers = (
         health,
         tenants,
@@ -109,6 +114,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
         calls,
         events_ws,
         asyncapi,
+        metrics,
     )
     for module in routers:
         app.include_router(module.router)

@@ -18,6 +18,7 @@ from phony.edge.channels import ChannelHub
 from phony.edge.live.hub import EventHub
 from phony.edge.live.leases import SocketLeases
 from phony.edge.twilio_auth import TwilioSignatures
+from phony.metrics import Metrics
 
 
 @dataclass
@@ -32,4 +33,5 @@ class EdgeContext:
     hub: EventHub  # the events WebSockets' shared Redis subscriptions
     audio_out: ChannelHub[PlaybackMessage]  # the media sockets' shared subscriptions to call playback
     leases: SocketLeases  # their count per API key, across processes
+    metrics: Metrics  # this process's (``phony serve``: also its worker's and projector's)
     started: float = field(default_factory=time.monotonic)

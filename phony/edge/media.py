@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
+from phony import logs
 from phony.commands.audio import AudioFrame
 from phony.commands.calls import ReceiveDigit, RecordError, StartMedia, StopMedia
 from phony.commands.playback import (
@@ -196,6 +197,7 @@ class MediaBridge:
     async def _on_start(self, start: StartInfo) -> None:
         self.call_sid, self.stream_sid = start.callSid, start.streamSid
         self.tenant_id = start.customParameters.get("tenant_id", "")
+        logs.bind(call_sid=self.call_sid, tenant_id=self.tenant_id)  # this socket's every line
         self._last_sequence = 1
         # Listen for the call's audio before the worker can produce any (the greeting comes first).
         ready = asyncio.Event()

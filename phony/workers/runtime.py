@@ -18,11 +18,13 @@ from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
+from phony import logs
 from phony.commands import AnyCommand, decode_command
 from phony.commands.audio import AudioFrame
 from phony.commands.expiry import expired
 from phony.config import Settings
 from phony.events.log import Records, Topics, make_broker, raw_records
+from phony.metrics import Metrics, broker_consumers, consumer_lag_sampler
 from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
 from phony.workers.calls.actor import ActorDeps
 from phony.workers.calls.executor import ExecutorDeps
@@ -66,9 +68,9 @@ def _only_ownership_lost(exc: BaseException) -> bool:
 
 @asynccontextmanager
 async def worker_runtime(
-    settings: Settings, redis: Redis, mongo: AsyncMongoClient[dict[str, Any]]
+    settings: Settings, redis: Redis, mongo: AsyncMongoClient[dict[str, Any]], metrics: Metrics
 ) -> AsyncIterator[AggregateStore]:
-    """Run a worker until the context exits."""
+    """Run a worker until the context exits, its figures in ``metrics``."""
     topics = Topics.of(settings)
     broker = make_broker(settings, "worker")
     store = AggregateStore(settings)
@@ -89,13 +91,17 @@ async def worker_runtime(
         telephony=telephony,
         playback=PlaybackSender(redis, settings),
         database=mongo[settings.mongodb_db],
+        metrics=metrics,
         on_fenced=lambda partition: fenced[0].fenced(partition),
     )
     calls = CallWorker(
-        ActorDeps(settings=settings, store=store, writer=writer, redis=redis, executor=executor),
+        ActorDeps(
+            settings=settings, store=store, writer=writer, redis=redis, executor=executor, metrics=metrics
+        ),
         PlaceDeps(settings=settings, redis=redis, broker=broker, telephony=telephony),
     )
     fenced.append(calls)
+    metrics.active_calls.set_function(lambda: sum(1 for a in calls.actors.values() if a.state.live))
 
     # One consumer for commands and caller audio, range-assigned: partition p of both topics (same
     # key, same partition count) belongs to the same worker, which owns those calls. It takes what the
@@ -176,10 +182,13 @@ async def worker_runtime(
 
         async def in_order(commands: list[AnyCommand]) -> None:
             for command in commands:
-                if isinstance(command, ADMIN_COMMANDS):
-                    await admin.handle(command)
-                else:
-                    await calls.handle(command)
+                call_sid = None if isinstance(command, ADMIN_COMMANDS) else command.aggregate_id
+                with logs.bound(command_id=command.id, tenant_id=command.tenant_id, call_sid=call_sid):
+                    log.debug("%s %s for %s", type(command).__name__, command.id, command.aggregate_id)
+                    if isinstance(command, ADMIN_COMMANDS):
+                        await admin.handle(command)
+                    else:
+                        await calls.handle(command)
 
         async with asyncio.TaskGroup() as group:
             for commands in per_aggregate.values():
@@ -187,7 +196,8 @@ async def worker_runtime(
 
     await broker.start()
     try:
-        yield store
+        async with consumer_lag_sampler(metrics, broker_consumers(settings.group("worker"), broker)):
+            yield store
     finally:
         await broker.stop()
         await calls.close()

@@ -79,7 +79,7 @@ class AggregateStore:
             progress.unsaved += 1
         self._progress[partition] = progress
         self._restored.add(partition)
-        log.info(
+        log.debug(
             "restored partition %d: a snapshot of %d aggregates to offset %d, and %d events after it",
             partition,
             len(snapshot.states) if snapshot is not None else 0,

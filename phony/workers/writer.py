@@ -9,6 +9,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from phony import logs
 from phony.commands.audio import call_partition
 from phony.config import Settings
 from phony.events import EventData, EventEnvelope, envelope_for
@@ -101,6 +102,8 @@ class EventWriter:
             for i, payload in enumerate(payloads)
         ]
         await writer.append(envelopes)  # folded by _committed, before this returns
+        with logs.bound(command_id=command_id, tenant_id=tenant_id):
+            log.debug("%s appended: %s", aggregate_id, " ".join(e.type for e in envelopes))
         return envelopes
 
     # ------------------------------------------------------------------ snapshots

@@ -108,7 +108,11 @@ async def events_ws(websocket: WebSocket, ctx: Ctx) -> None:
         return
     try:
         socket = EventSocket(websocket, ctx.settings, ctx.hub, ctx.leases, principal, request, lease)
-        close = await socket.serve()
+        ctx.metrics.event_sockets_open.inc()
+        try:
+            close = await socket.serve()
+        finally:
+            ctx.metrics.event_sockets_open.dec()
     finally:
         # Before the close handshake, which a stalled client can hold up: its place is free at once.
         with contextlib.suppress(Exception):

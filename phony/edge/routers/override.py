@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from phony import logs
 from phony.commands.base import Command
 from phony.commands.calls import (
     AnswerClarification,
@@ -97,6 +98,7 @@ async def _send(
     the call's state, decides: the request waits for its answer, 409 ``CONFLICT`` if it refuses.
     Refusals come in the order of every other route: 401/403, 429, then 404 and 409."""
     principal, call = await _caller_and_call(authorization, call_sid)
+    logs.bind(call_sid=call_sid, tenant_id=principal.tenant_id)  # this request's lines
     await count_request(ctx, principal, "calls")
     if call is None or call["tenant_id"] != principal.tenant_id:
         raise ApiError(404, "call not found", details={"callSid": call_sid})

@@ -89,7 +89,9 @@ class TwilioSim:
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         app = build_rest_app(self.registry, self.account_sid, self.auth_token, lambda: self.app_url)
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app, log_level="warning", log_config=None, lifespan="off", timeout_graceful_shutdown=2
+        )
         self._server = _InProcessServer(config)
         self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="twilio-sim-rest")
         while not self._server.started:

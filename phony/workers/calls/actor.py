@@ -17,16 +17,19 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from phony import logs
 from phony.commands import publish_outcome, tell_applied
 from phony.commands.audio import AudioFrame
 from phony.commands.base import Command
 from phony.config import Settings
-from phony.events.calls import CallStarted
+from phony.events.calls import CallStarted, LatencyMeasured
+from phony.metrics import Metrics
 from phony.workers.calls.caller_track import CallerTrack
 from phony.workers.calls.decide import decide_call
 from phony.workers.calls.decision import Context, Decision
 from phony.workers.calls.executor import CallExecutor, ExecutorDeps
 from phony.workers.calls.inputs import CallInput, MarkPlayed
+from phony.workers.calls.model_events import AudioDelta
 from phony.workers.calls.session_view import SessionView
 from phony.workers.calls.state import CallState
 from phony.workers.decisions import rejected
@@ -46,9 +49,10 @@ class ActorDeps:
     writer: EventWriter
     redis: Redis
     executor: ExecutorDeps
+    metrics: Metrics
 
 
-_Item = tuple[CallInput, asyncio.Future[None] | None]
+_Item = tuple[CallInput, asyncio.Future[None] | None, float]  # the input, its waiter, when queued
 
 
 class CallActor:
@@ -84,20 +88,21 @@ class CallActor:
     def post(self, input: CallInput) -> None:
         """Queue an observation or a result (the model reader, the executor, timers)."""
         if not self.stopped:
-            self._inbox.put_nowait((input, None))
+            self._inbox.put_nowait((input, None, time.monotonic()))
 
     async def submit(self, command: Command) -> None:
         """Queue a command and wait until it is decided and its events are on the log (the consumer
         commits its offset only then: at-least-once). ``OwnershipLost`` if the call is not ours."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._inbox.put_nowait((command, done))  # type: ignore[arg-type]
+        self._inbox.put_nowait((command, done, time.monotonic()))  # type: ignore[arg-type]
         await done
 
     async def _run(self) -> None:
+        logs.bind(call_sid=self.sid, tenant_id=self.state.tenant_id)  # this task's every line
         while True:
-            input, done = await self._inbox.get()
+            input, done, queued_at = await self._inbox.get()
             try:
-                await self._step(input)
+                await self._step(input, queued_at)
             except OwnershipLost as exc:
                 self._settle(done, exc)
                 self.deps.executor.on_fenced(self.partition)
@@ -119,9 +124,10 @@ class CallActor:
         else:
             done.set_exception(exc)
 
-    async def _step(self, input: CallInput) -> None:
+    async def _step(self, input: CallInput, queued_at: float) -> None:
         state = self.state
         command = input if isinstance(input, Command) else None
+        logs.bind(tenant_id=state.tenant_id or None, command_id=command.id if command else None)
         if command is not None and command.id in state.commands:  # a redelivery: already applied
             await self._tell_applied(command)
             return
@@ -132,6 +138,11 @@ class CallActor:
         await self._append(state, decision, command)
         if not decision.act_first:
             await self.executor.run(decision.effects)
+        if isinstance(input, AudioDelta) and decision.effects:  # read from the model -> sent to the edge
+            self.deps.metrics.audio_hop_latency.observe(time.monotonic() - queued_at)
+        for event in decision.events:
+            if isinstance(event, LatencyMeasured) and event.metric == "turn_latency_ms":
+                self.deps.metrics.turn_latency.observe(event.ms / 1000)
 
     async def _append(self, state: CallState, decision: Decision, command: Command | None) -> None:
         if decision.refusal is not None and command is not None:
@@ -199,7 +210,7 @@ class CallActor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         while not self._inbox.empty():  # commands not decided here: the consumer must not commit them
-            _, done = self._inbox.get_nowait()
+            _, done, _ = self._inbox.get_nowait()
             self._settle(done, None if drain else OwnershipLost(self.partition))
         if drain:
             self.executor.save(self._caller.cut())

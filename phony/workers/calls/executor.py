@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from phony import recordings
 from phony.commands.playback import PlaybackMessage
 from phony.config import Settings
+from phony.metrics import Metrics
 from phony.workers.calls.effects import (
     AddItem,
     After,
@@ -58,6 +59,7 @@ class ExecutorDeps:
     telephony: Telephony
     playback: PlaybackSender
     database: AsyncDatabase[dict[str, Any]]
+    metrics: Metrics
     on_fenced: Callable[[int], None]  # the call's partition is another worker's now
 
 
@@ -146,7 +148,9 @@ class CallExecutor:
         self.sid = call_sid
         self.tenant_id = tenant_id
         self._post = post
-        self.model = ModelSession(call_sid, deps.openai, deps.settings.model_connect_attempts, post)
+        self.model = ModelSession(
+            call_sid, deps.openai, deps.settings.model_connect_attempts, post, deps.metrics
+        )
         self.playback = Playback(deps, call_sid, partition, token)
         self._tasks: set[asyncio.Task[Any]] = set()
 

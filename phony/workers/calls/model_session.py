@@ -18,6 +18,7 @@ from openai import AsyncOpenAI
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from websockets.exceptions import InvalidStatus
 
+from phony.metrics import Metrics
 from phony.workers.calls.effects import (
     AddItem,
     CancelResponse,
@@ -42,9 +43,15 @@ class ModelSession:
     """The model connection of one call on this worker."""
 
     def __init__(
-        self, call_sid: str, openai: AsyncOpenAI, attempts: int, post: Callable[[CallInput], None]
+        self,
+        call_sid: str,
+        openai: AsyncOpenAI,
+        attempts: int,
+        post: Callable[[CallInput], None],
+        metrics: Metrics,
     ) -> None:
         self.sid = call_sid
+        self._metrics = metrics
         self._openai = openai
         self._attempts = attempts
         self._post = post
@@ -104,9 +111,11 @@ class ModelSession:
             if self._closing:
                 return None
             manager = self._openai.realtime.connect(model=model, max_retries=0)
+            self._metrics.model_connect_attempts.inc()
             try:
                 return await self._stack.enter_async_context(manager)
             except (OSError, TimeoutError, InvalidStatus) as exc:
+                self._metrics.model_connect_failures.inc()
                 busy = not isinstance(exc, InvalidStatus) or exc.response.status_code in RETRY_STATUSES
                 if self._closing or not busy or attempt == self._attempts:
                     raise
@@ -114,6 +123,9 @@ class ModelSession:
                     "call %s: model connect attempt %d failed (%s); trying again", self.sid, attempt, exc
                 )
                 await asyncio.sleep(CONNECT_BACKOFF_S * attempt)
+            except Exception:
+                self._metrics.model_connect_failures.inc()
+                raise
         raise AssertionError("unreachable")
 
     async def send(self, effect: ModelEffect) -> None:

@@ -197,7 +197,14 @@ class CallWorker:
                     actor.post(Restore())
                     live += 1
         self.deps.writer.snapshot_if_due(partition)  # after a long tail (or the whole log): save it
-        log.info("partition %d taken over: %d aggregates, %d live calls", partition, len(ids), live)
+        # Per partition: said at INFO only when calls move (a failover), else it is start-up chatter.
+        log.log(
+            logging.INFO if live else logging.DEBUG,
+            "partition %d taken over: %d aggregates, %d live calls",
+            partition,
+            len(ids),
+            live,
+        )
 
     async def give_up(self, partition: int) -> None:
         """Stop ``partition``'s calls here at once (another worker owns them, or will)."""

@@ -1,0 +1,54 @@
+"""HTTP request duration by method, route template and status, as ASGI middleware.
+
+The route is the matched route's path template (``/agents/{agent_id}``), never the raw path: one
+series per route, whatever ids clients send. A path no route takes counts as ``unmatched``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UNMATCHED = "unmatched"
+
+
+def route_template(scope: Scope) -> str:
+    """The path template of the route that took (or would take) ``scope``."""
+    route: Any = scope.get("route")
+    if route is not None and hasattr(route, "path"):
+        return str(route.path)
+    for candidate in scope["app"].router.routes:
+        if candidate.matches(scope)[0] == Match.FULL:
+            return str(candidate.path)
+    return UNMATCHED
+
+
+class HttpMetrics:
+    """Times every HTTP request into the app's ``phony_http_request_duration_seconds``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]  # what a request that raised past every handler becomes
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            ctx = getattr(scope["app"].state, "ctx", None)
+            if ctx is not None:  # not before the lifespan has made the metrics
+                ctx.metrics.http_request_duration.labels(
+                    scope["method"], route_template(scope), str(status[0])
+                ).observe(time.perf_counter() - started)
