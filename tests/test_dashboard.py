@@ -15,7 +15,7 @@ from phony.sim.realtime import RealtimeSim
 from phony.sim.twilio import TwilioSim
 from tests.call_events import projected_until
 from tests.calls import LiveInbound, received, ring, session_of, wait_for_event
-from tests.support import PhonyProcess, TenantHandle, eventually
+from tests.support import PhonyProcess, TenantHandle, eventually, unique_number
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
@@ -53,8 +53,11 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 1360, "height": 900})
     context.set_default_timeout(WAIT_MS)
     opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
     yield opened
     await context.close()
+    assert not errors, f"the dashboard threw: {errors}"
 
 
 async def sign_in(page: Page, phony: PhonyProcess, tenant: TenantHandle) -> None:
@@ -194,3 +197,44 @@ async def test_a_refused_action_shows_the_servers_error(
     await expect(page.locator("#call-error")).to_contain_text("422")
     await expect(page.locator("#call-error")).to_contain_text("digits: String should match pattern")
     await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_answering_the_ais_question_clears_it(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    await sign_in(page, phony, tenant)
+    live = await ring(tenant, twilio_sim, phony, "request_user", settings)
+    await open_call(page, live)
+    await expect(page.locator("#question-text")).to_have_text("What is the caller's balance?")
+    await page.fill("#clarify-input", "$42.10")
+    await page.press("#clarify-input", "Enter")
+    await expect(page.locator('#timeline li[data-type="clarification.answered"]')).to_contain_text("$42.10")
+    await expect(page.locator("#question")).to_be_hidden()
+    await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+
+
+async def test_agents_are_created_edited_and_deactivated(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle
+) -> None:
+    await sign_in(page, phony, tenant)
+    await page.click('#nav a[href="#/agents"]')
+    form = page.locator("#agent-form")
+    await form.locator('[name="name"]').fill("Night shift")
+    await form.locator('[name="systemPrompt"]').fill("You answer after hours.")
+    await form.locator('[name="phoneNumbers"]').fill("12345")
+    await form.locator('button[type="submit"]').click()
+    await expect(page.locator("#agent-error")).to_contain_text("422 VALIDATION_ERROR: phone_numbers")
+    await form.locator('[name="phoneNumbers"]').fill(unique_number())
+    await form.locator('button[type="submit"]').click()
+    row = page.locator("#agents-rows tr", has_text="Night shift")
+    await expect(row).to_contain_text("yes")
+    await row.click()
+    await form.locator('[name="name"]').fill("Night desk")
+    await form.locator('[name="requireApproval"]').check()
+    await form.locator('button[type="submit"]').click()
+    row = page.locator("#agents-rows tr", has_text="Night desk")
+    await expect(row).to_contain_text("held")
+    await row.get_by_role("button", name="Deactivate").click()
+    await expect(row.locator("td").nth(4)).to_have_text("no")
+    [agent] = (await tenant.client.get("/agents/")).json()["agents"]
+    assert (agent["name"], agent["require_approval"], agent["is_active"]) == ("Night desk", True, False)
