@@ -37,6 +37,7 @@ QUIET_LOGGERS = (
     "pymongo",
     "openai",
     "websockets",
+    "twilio",  # its HTTP client logs each request with its headers at INFO
 )
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
 

@@ -51,7 +51,8 @@ async def serve_http(app: FastAPI, settings: Settings) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level.lower(),
+        # A DEBUG Phony does not turn on uvicorn's line per WebSocket frame.
+        log_level="info" if settings.log_level.upper() == "DEBUG" else settings.log_level.lower(),
         log_config=None,  # uvicorn's lines go through Phony's handler (text or JSON, with context)
         ws="websockets-sansio",
         lifespan="on",
