@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -149,7 +150,8 @@ async def test_approving_a_held_reply_speaks_it(
     await held.locator("button.approve").click()
     await expect(page.locator(f'#held li[data-response-id="{response_id}"]')).to_have_count(0)
     await expect(page.locator('#timeline li[data-type="response.approved"]')).to_be_visible()
-    await expect(page.locator('#transcript li[data-speaker="ai"]').last).to_contain_text("order shipped")
+    spoken = page.locator('#transcript li[data-speaker="ai"]', has_text="Sure. Your order shipped yesterday.")
+    await expect(spoken).to_be_visible()
     await tenant.client.post("/override/end", json={"callSid": live.call.sid})
 
 
@@ -238,3 +240,14 @@ async def test_agents_are_created_edited_and_deactivated(
     await expect(row.locator("td").nth(4)).to_have_text("no")
     [agent] = (await tenant.client.get("/agents/")).json()["agents"]
     assert (agent["name"], agent["require_approval"], agent["is_active"]) == ("Night desk", True, False)
+
+
+async def test_a_key_revoked_while_the_dashboard_is_open_signs_it_out(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle, admin: httpx.AsyncClient
+) -> None:
+    await sign_in(page, phony, tenant)
+    revoked = await admin.delete(f"/tenants/{tenant.id}/api-keys/{tenant.key_id}")
+    assert revoked.status_code in (200, 204), revoked.text
+    await expect(page.locator("#signin-error")).to_contain_text("revoked")
+    await expect(page.locator("#main")).to_be_hidden()
+    assert await page.evaluate("sessionStorage.getItem('phony.apiKey')") is None

@@ -2,7 +2,7 @@
 // the tenant-wide live events that keep the live calls current. The API key lives in sessionStorage
 // only: never in a URL the app navigates to, never logged.
 
-import { AuthenticationError, PhonyClient } from '/sdk/js/index.js';
+import { AuthenticationError, PermissionDeniedError, PhonyClient } from '/sdk/js/index.js';
 import { AgentsView } from './agents.js';
 import { CallView } from './call.js';
 import { HistoryView } from './history.js';
@@ -10,6 +10,8 @@ import { LiveView } from './live.js';
 import { $, errorText } from './ui.js';
 
 const KEY = 'phony.apiKey';
+/** How often the key is checked and the live list re-read (a revoked key, events lost while away). */
+const HEARTBEAT_MS = 10_000;
 
 class Dashboard {
   constructor() {
@@ -50,6 +52,7 @@ class Dashboard {
         agents: new AgentsView(client),
       };
       this.views.live.start();
+      this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
       if (!location.hash || location.hash === '#') location.hash = '#/live';
       else this.route();
     } catch (error) {
@@ -71,7 +74,19 @@ class Dashboard {
     this.showSignIn(`Signed out: ${errorText(error)}`);
   }
 
+  async beat() {
+    const client = this.client;
+    if (!client) return;
+    try {
+      await client.tenants.me();
+      this.views.live?.reload();
+    } catch (error) {
+      if (client === this.client && (error instanceof AuthenticationError || error instanceof PermissionDeniedError)) this.authLost(error);
+    }
+  }
+
   teardown() {
+    clearInterval(this.heartbeat);
     this.views.live?.stop();
     this.views.call?.close();
     this.views = {};

@@ -5,7 +5,10 @@ import { AuthenticationError, PermissionDeniedError } from '/sdk/js/index.js';
 import { $, clickableRow, clock, el, errorText } from './ui.js';
 
 const ENDED = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
+const LIVE = ['queued', 'ringing', 'in-progress'];
 const RETRY_MS = 2000;
+/** A call seen starting this recently is kept though the (lagging) calls list lacks it. */
+const PROJECTION_GRACE_MS = 15_000;
 
 export class LiveView {
   /** @param {import('/sdk/js/index.js').PhonyClient} client @param {(e: unknown) => void} onAuthLost */
@@ -18,6 +21,8 @@ export class LiveView {
     this.unsubscribe = null;
     this.stopped = false;
     this.agents = new Map();
+    /** When each call.started arrived: the calls list may not show such a call yet. */
+    this.seenAt = new Map();
   }
 
   start() {
@@ -61,13 +66,13 @@ export class LiveView {
 
   async reload() {
     try {
-      const [page, agents] = await Promise.all([
-        this.client.calls.list({ limit: 100 }),
+      const [agents, ...pages] = await Promise.all([
         this.client.agents.list({ limit: 100 }),
+        ...LIVE.map((status) => this.client.calls.list({ status, limit: 100 })),
       ]);
       for (const agent of agents.agents) this.agents.set(agent.id, agent.name);
       const open = new Set();
-      for (const call of page.calls) {
+      for (const call of pages.flatMap((page) => page.calls)) {
         if (ENDED.has(call.status) || this.ended.has(call.callSid)) continue;
         open.add(call.callSid);
         this.calls.set(call.callSid, {
@@ -76,7 +81,8 @@ export class LiveView {
         });
       }
       // A call the list shows as ended (or no longer shows) while this tab was away is gone.
-      for (const sid of this.calls.keys()) if (!open.has(sid) && !this.fresh?.has(sid)) this.calls.delete(sid);
+      const settled = Date.now() - PROJECTION_GRACE_MS;
+      for (const sid of [...this.calls.keys()]) if (!open.has(sid) && (this.seenAt.get(sid) ?? 0) < settled) this.calls.delete(sid);
       this.render();
     } catch (error) {
       this.setConn(`cannot list calls: ${errorText(error)}`, true);
@@ -88,8 +94,7 @@ export class LiveView {
     if (!sid) return;
     const data = event.data ?? {};
     if (event.type === 'call.started') {
-      this.fresh = this.fresh ?? new Set();
-      this.fresh.add(sid);
+      this.seenAt.set(sid, Date.now());
       this.calls.set(sid, {
         callSid: sid, from: data.from, to: data.to, agentId: data.agentId ?? null, status: 'ringing',
         startedAt: data.timestamp ?? event.timestamp, waiting: 0,
