@@ -3,6 +3,8 @@ moves with what happens: a simulated call, REST requests, an events WebSocket.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
@@ -37,7 +39,17 @@ def total(figures: Figures, name: str, **labels: str) -> float:
     )
 
 
-def has(name: str, at_least: float, **labels: str) -> object:
+def series(figures: Figures, name: str, **labels: str) -> int:
+    """How many samples of ``name`` have labels including ``labels``."""
+    return sum(1 for found, have in figures if found == name and set(labels.items()) <= set(have))
+
+
+def partitions_lagged(settings: Settings, group: str, topic: str) -> Callable[[Figures], bool]:
+    labels = {"group": settings.group(group), "topic": settings.topic(topic)}
+    return lambda figures: series(figures, "phony_kafka_consumer_lag", **labels) == settings.partitions
+
+
+def has(name: str, at_least: float, **labels: str) -> Callable[[Figures], bool]:
     return lambda figures: total(figures, name, **labels) >= at_least
 
 
@@ -63,11 +75,9 @@ async def test_call_figures_move_during_a_simulated_call(
     assert total(during, "phony_projection_lag_seconds_count") > total(
         before, "phony_projection_lag_seconds_count"
     )
-    worker_lag = {"group": settings.group("worker"), "topic": settings.topic("commands")}
-    await eventually(
-        figures,
-        lambda f: any(k[0] == "phony_kafka_consumer_lag" and set(worker_lag.items()) <= set(k[1]) for k in f),
-    )
+    # One lag series per partition the session's one worker (and one projector) consumes.
+    for group, topic in (("worker", "commands"), ("worker", "audio"), ("projector", "events")):
+        await eventually(figures, partitions_lagged(settings, group, topic))
 
     twilio_sim.hang_up(live.call.sid)
     await wait_for_event(settings, live.call.sid, "call.ended")

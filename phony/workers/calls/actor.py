@@ -127,7 +127,8 @@ class CallActor:
     async def _step(self, input: CallInput, queued_at: float) -> None:
         state = self.state
         command = input if isinstance(input, Command) else None
-        logs.bind(tenant_id=state.tenant_id or None, command_id=command.id if command else None)
+        tenant_id = state.tenant_id or (command.tenant_id if command else None)
+        logs.bind(tenant_id=tenant_id, command_id=command.id if command else None)
         if command is not None and command.id in state.commands:  # a redelivery: already applied
             await self._tell_applied(command)
             return
