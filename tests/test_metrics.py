@@ -96,6 +96,18 @@ async def test_http_duration_is_labelled_with_the_route_template(
     assert raw == []  # never the raw path
 
 
+async def test_a_request_refused_before_routing_is_counted_under_its_route(
+    phony: PhonyProcess, tenant: TenantHandle
+) -> None:
+    refused = await tenant.client.post(
+        "/agents/", content=b'{"name": "a\\ud800"}', headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 422  # the input guard answers before any route runs
+    figures = await scrape(phony)
+    labels = {"method": "POST", "route": "/agents/", "status": "422"}
+    assert total(figures, "phony_http_request_duration_seconds_count", **labels) >= 1
+
+
 async def test_event_sockets_open_rises_while_a_socket_is_open(
     phony: PhonyProcess, tenant: TenantHandle
 ) -> None:

@@ -20,10 +20,24 @@ def route_template(scope: Scope) -> str:
     route: Any = scope.get("route")
     if route is not None and hasattr(route, "path"):
         return str(route.path)
-    for candidate in scope["app"].router.routes:
-        if candidate.matches(scope)[0] == Match.FULL:
-            return str(candidate.path)
-    return UNMATCHED
+    # Answered before routing (the input guard, the body limit, OPTIONS): find the route it names.
+    return _matching(scope["app"].router.routes, scope) or UNMATCHED
+
+
+def _matching(routes: list[Any], scope: Scope) -> str | None:
+    """The path template of the first of ``routes`` that takes ``scope``, looking into included
+    routers (FastAPI keeps those as entries of their own, with no path, around their routes)."""
+    for candidate in routes:
+        inner = getattr(candidate, "original_router", None)
+        if inner is not None:
+            found = _matching(inner.routes, scope)
+            if found is not None:
+                return found
+            continue
+        path = getattr(candidate, "path", None)
+        if isinstance(path, str) and candidate.matches(scope)[0] == Match.FULL:
+            return path
+    return None
 
 
 class HttpMetrics:
