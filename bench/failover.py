@@ -61,12 +61,12 @@ from typing import Any, Literal
 import httpx
 import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import drop_all_of  # noqa: E402
 from phony.commands.audio import call_partition  # noqa: E402
 from phony.config import Settings  # noqa: E402
 from phony.events import EventEnvelope  # noqa: E402
@@ -83,7 +83,6 @@ from tests.support import (  # noqa: E402
     SimEnv,
     TenantHandle,
     agent_body,
-    drop_namespace,
     free_port,
     phony_env,
     unique_number,
@@ -522,27 +521,7 @@ class Deployment:
 
     async def drop(self) -> None:
         """The namespace's topics and database, its consumer groups and its Redis keys."""
-        await drop_namespace(self.servers, self.namespace)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            from aiokafka.protocol.admin import DeleteGroupsRequest
-
-            for role in ("worker", "projector"):
-                group = self.settings.group(role)
-                with contextlib.suppress(Exception):
-                    node = await admin.find_coordinator(group)
-                    # aiokafka's admin client has no delete_consumer_groups: the request it would send.
-                    await admin._send_request(DeleteGroupsRequest([group]), node)
-        finally:
-            await admin.close()
-        redis = Redis.from_url(self.servers.redis)
-        try:
-            keys = [key async for key in redis.scan_iter(match=f"{self.namespace}:*", count=500)]
-            if keys:
-                await redis.delete(*keys)
-        finally:
-            await redis.aclose()
+        await drop_all_of(self.servers, self.settings)
 
     def log_sizes(self) -> dict[Path, int]:
         return {p.log_path: p.log_path.stat().st_size for p in self.processes() if p.log_path}

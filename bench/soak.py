@@ -43,14 +43,12 @@ from pathlib import Path
 
 import httpx
 import uvloop
-from aiokafka.admin import AIOKafkaAdminClient
-from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.audio_path import GREETING, cache_party_speech, cpu_seconds, machine_ticks  # noqa: E402
-from bench.support import bench_tenant, servers_from_env  # noqa: E402
+from bench.support import bench_tenant, drop_all_of, servers_from_env  # noqa: E402
 from phony.config import Settings  # noqa: E402
 from phony.events import EventEnvelope  # noqa: E402
 from phony.events.log import read_log  # noqa: E402
@@ -62,7 +60,6 @@ from tests.support import (  # noqa: E402
     Servers,
     SimEnv,
     agent_body,
-    drop_namespace,
     phony_env,
     unique_number,
 )
@@ -181,27 +178,7 @@ class Deployment:
 
     async def drop(self) -> None:
         """The namespace's topics and database, its consumer groups and its Redis keys."""
-        await drop_namespace(self.servers, self.namespace)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            from aiokafka.protocol.admin import DeleteGroupsRequest
-
-            for role in ("worker", "projector"):
-                group = self.settings.group(role)
-                with contextlib.suppress(Exception):
-                    node = await admin.find_coordinator(group)
-                    # aiokafka's admin client has no delete_consumer_groups: the request it would send.
-                    await admin._send_request(DeleteGroupsRequest([group]), node)
-        finally:
-            await admin.close()
-        redis = Redis.from_url(self.servers.redis)
-        try:
-            keys = [key async for key in redis.scan_iter(match=f"{self.namespace}:*", count=500)]
-            if keys:
-                await redis.delete(*keys)
-        finally:
-            await redis.aclose()
+        await drop_all_of(self.servers, self.settings)
 
     def error_lines(self, limit: int = 12) -> tuple[int, list[str]]:
         """How many ERROR/CRITICAL lines the processes logged, and the first ``limit`` of them."""

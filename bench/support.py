@@ -4,13 +4,17 @@ way of a load test."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.protocol.admin import DeleteGroupsRequest
+from redis.asyncio import Redis
 
 from phony.config import Settings
-from tests.support import ADMIN_KEY, PhonyProcess, Servers, free_port, phony_env
+from tests.support import ADMIN_KEY, PhonyProcess, Servers, drop_namespace, free_port, phony_env
 
 BENCH_LIMITS = {"agents_per_minute": 100_000, "calls_per_minute": 100_000, "websockets": 10_000}
 
@@ -59,3 +63,28 @@ async def bench_tenant(http: httpx.AsyncClient, name: str) -> BenchTenant:
     r = await http.post(f"/tenants/{tenant_id}/api-keys", json={"name": name}, headers=admin)
     r.raise_for_status()
     return BenchTenant(tenant_id, r.json()["key"])
+
+
+async def drop_all_of(servers: Servers, settings: Settings) -> None:
+    """What a deployment in ``settings.topic_prefix`` leaves: its topics and database, the worker's
+    and projector's consumer groups, and its Redis keys (best effort on each)."""
+    namespace = settings.topic_prefix
+    await drop_namespace(servers, namespace)
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        for role in ("worker", "projector"):
+            group = settings.group(role)
+            with contextlib.suppress(Exception):
+                node = await admin.find_coordinator(group)
+                # aiokafka's admin client has no delete_consumer_groups: the request it would send.
+                await admin._send_request(DeleteGroupsRequest([group]), node)
+    finally:
+        await admin.close()
+    redis = Redis.from_url(servers.redis)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=500)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
