@@ -92,8 +92,8 @@ def collection(database: AsyncDatabase[dict[str, Any]]) -> AsyncCollection[dict[
 async def save(database: AsyncDatabase[dict[str, Any]], segment: AudioSegment) -> None:
     """Store a segment (idempotent: the same segment written twice is one document).
 
-    An insert, not an upsert: an insert is checked against the unique ``_id`` index, while FerretDB
-    answers an upsert's ``_id`` filter by reading every stored segment (megabytes of audio each time).
+    An insert, not an upsert: a segment never changes, and a duplicate is refused by the unique
+    ``_id`` index without reading the stored one.
     """
     with contextlib.suppress(DuplicateKeyError):
         await collection(database).insert_one(segment.document())

@@ -1,7 +1,7 @@
 """A call's transcript, folded from its stored events: what the caller, the AI and the supervisor said.
 
-Derived on read from the call's event pages rather than kept as a second document, so each spoken line
-costs the projector no extra write (on FerretDB every update scans its collection).
+Derived on read from the call's stored events rather than kept as a second document, so each spoken
+line costs the projector no extra write.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def _out(doc: dict[str, Any]) -> AgentOut:
 
 
 async def _load(tenant_id: str, agent_id: str) -> AgentOut:
-    # By _id alone: the one filter FerretDB's SQLite backend hands to SQL; the rest is checked here.
+    # By _id; another tenant's agent, or a deleted one, is as unknown as none.
     doc = await queries.agent(agent_id).first()
     if doc is None or doc["tenant_id"] != tenant_id or doc["deleted"]:
         raise ApiError(404, "agent not found", details={"id": agent_id})
