@@ -84,6 +84,7 @@ from tests.support import (  # noqa: E402
     TenantHandle,
     agent_body,
     free_port,
+    namespace_settings,
     phony_env,
     unique_number,
 )
@@ -382,15 +383,7 @@ class Deployment:
 
     @property
     def settings(self) -> Settings:
-        return Settings(
-            _env_file=None,
-            kafka_bootstrap=self.servers.kafka,
-            mongodb_url=self.servers.mongodb,
-            redis_url=self.servers.redis,
-            topic_prefix=self.namespace,
-            mongodb_db=self.namespace,
-            partitions=self.partitions,
-        )
+        return namespace_settings(self.servers, self.namespace, self.partitions)
 
     def processes(self) -> list[PhonyProcess]:
         return [p for p in (self.edge, self.projector, *self.workers, *self.retired) if p is not None]

@@ -60,6 +60,7 @@ from tests.support import (  # noqa: E402
     Servers,
     SimEnv,
     agent_body,
+    namespace_settings,
     phony_env,
     unique_number,
 )
@@ -115,15 +116,7 @@ class Deployment:
 
     @property
     def settings(self) -> Settings:
-        return Settings(
-            _env_file=None,
-            kafka_bootstrap=self.servers.kafka,
-            mongodb_url=self.servers.mongodb,
-            redis_url=self.servers.redis,
-            topic_prefix=self.namespace,
-            mongodb_db=self.namespace,
-            partitions=self.partitions,
-        )
+        return namespace_settings(self.servers, self.namespace, self.partitions)
 
     @property
     def edge(self) -> PhonyProcess:

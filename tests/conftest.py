@@ -23,6 +23,7 @@ from tests.support import (
     SimEnv,
     TenantHandle,
     drop_namespace,
+    namespace_settings,
     phony_env,
 )
 
@@ -73,15 +74,7 @@ def namespace(servers: Servers) -> Iterator[str]:
 def settings(servers: Servers, namespace: str) -> Settings:
     """Settings equal to the session Phony's, for reading its log and read models from tests."""
     env = phony_env(servers, namespace)
-    return Settings(
-        _env_file=None,
-        kafka_bootstrap=env["PHONY_KAFKA_BOOTSTRAP"],
-        mongodb_url=env["PHONY_MONGODB_URL"],
-        redis_url=env["PHONY_REDIS_URL"],
-        topic_prefix=namespace,
-        mongodb_db=namespace,
-        partitions=int(env["PHONY_PARTITIONS"]),
-    )
+    return namespace_settings(servers, namespace, int(env["PHONY_PARTITIONS"]))
 
 
 @pytest.fixture(scope="session")

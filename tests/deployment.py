@@ -25,6 +25,7 @@ from tests.support import (
     TenantHandle,
     drop_namespace,
     eventually,
+    namespace_settings,
     phony_env,
 )
 
@@ -102,15 +103,7 @@ async def split_deployment(servers: Servers, sims: SimEnv, log_dir: Path) -> Asy
     the namespace."""
     space = f"t{uuid.uuid4().hex[:10]}"
     env = phony_env(servers, space, sims, PHONY_PARTITIONS=str(PARTITIONS))
-    settings = Settings(
-        _env_file=None,
-        kafka_bootstrap=servers.kafka,
-        mongodb_url=servers.mongodb,
-        redis_url=servers.redis,
-        topic_prefix=space,
-        mongodb_db=space,
-        partitions=PARTITIONS,
-    )
+    settings = namespace_settings(servers, space, PARTITIONS)
     edge = PhonyProcess("edge", env)
     workers = [PhonyProcess("worker", env), PhonyProcess("worker", env)]
     projector = PhonyProcess("projector", env)

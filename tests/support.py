@@ -12,9 +12,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
+
+from phony.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_KEY = "test-operator-key"
@@ -118,6 +120,20 @@ class SimEnv:
 
     def env(self) -> dict[str, str]:
         return {f"PHONY_{k.upper()}": v for k, v in self.__dict__.items()}
+
+
+def namespace_settings(servers: Servers, namespace: str, partitions: int, **overrides: Any) -> Settings:
+    """Settings of a Phony in ``namespace`` (its topics and database) on ``servers``, as its processes
+    have them: for reading its log and read models from a test or a benchmark."""
+    fields: dict[str, Any] = {
+        "kafka_bootstrap": servers.kafka,
+        "mongodb_url": servers.mongodb,
+        "redis_url": servers.redis,
+        "topic_prefix": namespace,
+        "mongodb_db": namespace,
+        "partitions": partitions,
+    }
+    return Settings(_env_file=None, **{**fields, **overrides})
 
 
 def phony_env(servers: Servers, namespace: str, sims: SimEnv | None = None, **extra: str) -> dict[str, str]:

@@ -37,7 +37,16 @@ from phony.sim.twilio import TwilioSim
 from tests.calls import call_events, ring, wait_for_event
 from tests.deployment import log_problems, owned_partitions, tenant_on
 from tests.private_kafka import PrivateKafka, available, create_topic, private_kafka, read_topic
-from tests.support import PhonyProcess, Servers, SimEnv, agent_body, drop_namespace, eventually, phony_env
+from tests.support import (
+    PhonyProcess,
+    Servers,
+    SimEnv,
+    agent_body,
+    drop_namespace,
+    eventually,
+    namespace_settings,
+    phony_env,
+)
 
 PARTITIONS = 2
 RECORD_TTL_MS = 1500  # the test producer's request timeout: a batch expires this long without a leader
@@ -271,15 +280,8 @@ async def deployment(
     env = phony_env(
         on_kafka, space, sims, PHONY_PARTITIONS=str(PARTITIONS), PHONY_KAFKA_WRITE_TIMEOUT_S=str(BOUND_S)
     )
-    settings = Settings(
-        _env_file=None,
-        kafka_bootstrap=kafka.bootstrap,
-        mongodb_url=servers.mongodb,
-        redis_url=servers.redis,
-        topic_prefix=space,
-        mongodb_db=space,
-        partitions=PARTITIONS,
-        kafka_write_timeout_s=BOUND_S,
+    settings = namespace_settings(
+        servers, space, PARTITIONS, kafka_bootstrap=kafka.bootstrap, kafka_write_timeout_s=BOUND_S
     )
     edge, worker, projector = (PhonyProcess(role, env) for role in ("edge", "worker", "projector"))
     try:

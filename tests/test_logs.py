@@ -17,7 +17,16 @@ from phony.config import Settings
 from phony.sim.twilio import TwilioSim
 from tests.calls import ring, wait_for_event
 from tests.deployment import tenant_on
-from tests.support import PhonyProcess, Servers, SimEnv, agent_body, drop_namespace, eventually, phony_env
+from tests.support import (
+    PhonyProcess,
+    Servers,
+    SimEnv,
+    agent_body,
+    drop_namespace,
+    eventually,
+    namespace_settings,
+    phony_env,
+)
 
 START_LINES_MAX = 10
 
@@ -50,15 +59,7 @@ def lines(process: PhonyProcess) -> list[dict[str, Any]]:
 async def deployment(servers: Servers, sims: SimEnv, log_dir: Path) -> AsyncIterator[Deployment]:
     space = f"t{uuid.uuid4().hex[:10]}"
     env = phony_env(servers, space, sims, PHONY_LOG_FORMAT="json", PHONY_LOG_LEVEL="DEBUG")
-    settings = Settings(
-        _env_file=None,
-        kafka_bootstrap=servers.kafka,
-        mongodb_url=servers.mongodb,
-        redis_url=servers.redis,
-        topic_prefix=space,
-        mongodb_db=space,
-        partitions=int(env["PHONY_PARTITIONS"]),
-    )
+    settings = namespace_settings(servers, space, int(env["PHONY_PARTITIONS"]))
     found = Deployment(
         settings, PhonyProcess("edge", env), PhonyProcess("worker", env), PhonyProcess("projector", env)
     )

@@ -18,7 +18,16 @@ from phony.config import Settings
 from phony.sim.twilio import SimCall, TwilioSim
 from tests.calls import call_events, of_type, ring, wait_for_event
 from tests.deployment import log_problems, tenant_on
-from tests.support import PhonyProcess, Servers, SimEnv, drop_namespace, eventually, free_port, phony_env
+from tests.support import (
+    PhonyProcess,
+    Servers,
+    SimEnv,
+    drop_namespace,
+    eventually,
+    free_port,
+    namespace_settings,
+    phony_env,
+)
 
 OUTAGE_S = 15
 
@@ -74,15 +83,7 @@ async def serve_on_own_redis(
     env = phony_env(servers, space, sims, PHONY_REDIS_URL=own_redis.url)
     process = PhonyProcess("serve", env)
     process.start(log_dir)
-    settings = Settings(
-        _env_file=None,
-        kafka_bootstrap=servers.kafka,
-        mongodb_url=servers.mongodb,
-        redis_url=own_redis.url,
-        topic_prefix=space,
-        mongodb_db=space,
-        partitions=int(env["PHONY_PARTITIONS"]),
-    )
+    settings = namespace_settings(servers, space, int(env["PHONY_PARTITIONS"]), redis_url=own_redis.url)
     try:
         await process.ready()
         yield process, settings

@@ -53,7 +53,7 @@ from tests.call_history import (
     tenant_events,
     turns,
 )
-from tests.support import Servers, drop_namespace, eventually
+from tests.support import Servers, drop_namespace, eventually, namespace_settings
 
 P = 0  # the partition under test
 PARTITIONS = 2
@@ -70,16 +70,7 @@ async def space(servers: Servers) -> AsyncIterator[Settings]:
     """Settings of a namespace of this test's own (its topics deleted afterwards); no snapshot is
     written on its own unless a test sets ``snapshot_every``."""
     namespace = f"snap{uuid.uuid4().hex[:10]}"
-    settings = Settings(
-        _env_file=None,
-        kafka_bootstrap=servers.kafka,
-        mongodb_url=servers.mongodb,
-        redis_url=servers.redis,
-        topic_prefix=namespace,
-        mongodb_db=namespace,
-        partitions=PARTITIONS,
-        snapshot_every=1_000_000,
-    )
+    settings = namespace_settings(servers, namespace, PARTITIONS, snapshot_every=1_000_000)
     await ensure_topics(settings)
     yield settings
     await drop_namespace(servers, namespace)
