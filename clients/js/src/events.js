@@ -1,5 +1,6 @@
 // `client.events`: live call events over `/events/ws`, resumed with `since=` after a drop so that the
-// callback sees every event of a call once, in seq order.
+// callback sees every event of a call once, in seq order; `onState` tells the caller how the
+// connection stands meanwhile (a page can say "reconnecting" rather than show stale calls as live).
 
 import { ConnectionError, errorFromClose, PhonyError } from './errors.js';
 import { fromWire } from './names.js';
@@ -24,6 +25,27 @@ const HEALTHY_MS = 30_000;
  *   (a refused key, an unknown call, the server unreachable after `maxReconnects`), and when the
  *   callback throws. Default: `console.error`.
  * @property {number} [maxReconnects] Consecutive failed reconnects before giving up (default 10).
+ * @property {(state: ConnectionState) => void} [onState] Called each time the connection changes:
+ *   `connecting`, then `open`; `reconnecting` after each drop; `closed` once, last. An error it
+ *   throws goes to `onError`.
+ */
+
+/**
+ * How a subscription's connection stands, as `onState` is told of it:
+ * - `connecting`: the first socket is being opened.
+ * - `open`: a socket is connected. `attempt` is the reconnect that opened it (0: the first socket).
+ *   The server checks the key and the call after the handshake, so a refusal still comes, as
+ *   `closed` with its error. A call's stream goes on after the last event it handed on; the tenant's
+ *   (`subscribe(null, …)`) cannot: after an `open` with `attempt > 0`, read what you follow again.
+ * - `reconnecting`: the socket dropped (`error` says how: a {@link ConnectionError} with the close
+ *   code in `details.closeCode`); reconnect `attempt` (1, 2, … up to `maxReconnects`) is made in
+ *   `delayMs`. Events shown until now may be stale until the next `open`.
+ * - `closed`: the subscription stopped, for `reason` (with `error` when it stopped on one), as
+ *   `done` then resolves. Nothing follows it.
+ * @typedef {{ state: 'connecting', attempt: 0, lastSeq: number | null }
+ *   | { state: 'open', attempt: number, lastSeq: number | null }
+ *   | { state: 'reconnecting', attempt: number, delayMs: number, error: PhonyError, lastSeq: number | null }
+ *   | { state: 'closed', reason: SubscriptionEnd['reason'], error?: PhonyError, lastSeq: number | null }} ConnectionState
  */
 
 /**
@@ -49,7 +71,8 @@ export class Events {
   /**
    * Call `callback` with each event of call `callSid` (or, with `null`, of every call of the
    * tenant) as it happens. A dropped socket is reopened with `since=<last seq>`: no event is missed
-   * or repeated. A call's subscription stops by itself after `call.ended`.
+   * or repeated. A call's subscription stops by itself after `call.ended`. `options.onState` follows
+   * the connection (open, reconnecting, closed).
    * @param {string | null} callSid
    * @param {(event: PhonyEvent) => void} callback
    * @param {SubscribeOptions} [options]
@@ -81,6 +104,7 @@ class Subscription {
     /** @type {number | null} seq of the last event handed to the callback (or to start after). */
     this.lastSeq = null;
     this.stopped = false;
+    /** Reconnects in a row that got no event through (reset by an event or a long-lived socket). */
     this.failures = 0;
     /** @type {SocketLike | null} */
     this.socket = null;
@@ -95,6 +119,7 @@ class Subscription {
   }
 
   async start() {
+    this.tell({ state: 'connecting', attempt: 0, lastSeq: this.lastSeq });
     try {
       this.lastSeq = await this.startingSeq();
       await this.connect();
@@ -129,7 +154,11 @@ class Subscription {
       ? new Socket(url.toString(), { headers: { Authorization: `Bearer ${key}` } })
       : new Socket(url.toString());
     const opened = Date.now();
+    const attempt = this.failures;
     this.socket = socket;
+    socket.addEventListener('open', () => {
+      if (socket === this.socket) this.tell({ state: 'open', attempt, lastSeq: this.lastSeq });
+    });
     socket.addEventListener('message', (message) => {
       if (socket === this.socket) this.receive(socket, message.data);
     });
@@ -159,7 +188,7 @@ class Subscription {
         // A gap the server should never leave: ask again from the last event we have.
         this.socket = null;
         socket.close(1000);
-        this.retry(`seq ${event.seq} came after ${this.lastSeq}`);
+        this.retry(new PhonyError(`seq ${event.seq} came after ${this.lastSeq}`, { code: 'SEQ_GAP' }));
         return;
       }
       this.lastSeq = event.seq;
@@ -185,23 +214,27 @@ class Subscription {
       return;
     }
     if (livedMs >= HEALTHY_MS) this.failures = 0;
-    this.retry(reason ? `${code} ${reason}` : String(code));
+    const message = `events socket closed (${reason ? `${code} ${reason}` : code})`;
+    this.retry(new ConnectionError(message, { code: `WS_CLOSE_${code}`, details: { closeCode: code, reason } }));
   }
 
   /**
    * Reconnect after a backoff, unless that has failed `maxReconnects` times in a row.
-   * @param {string} why
+   * @param {PhonyError} error Why the socket went.
    */
-  retry(why) {
+  retry(error) {
     this.failures += 1;
     const limit = this.options.maxReconnects ?? 10;
     if (this.failures > limit) {
-      this.stop('error', new ConnectionError(`events socket kept closing (${why}); gave up after ${limit} reconnects`));
+      const message = `events socket kept closing: gave up after ${limit} reconnects (last: ${error.message})`;
+      this.stop('error', new ConnectionError(message, { cause: error }));
       return;
     }
+    const delayMs = backoff(this.failures - 1);
     this.timer = setTimeout(() => {
-      this.connect().catch((error) => this.stop('error', asPhonyError(error)));
-    }, backoff(this.failures - 1));
+      this.connect().catch((failure) => this.stop('error', asPhonyError(failure)));
+    }, delayMs);
+    this.tell({ state: 'reconnecting', attempt: this.failures, delayMs, error, lastSeq: this.lastSeq });
   }
 
   /**
@@ -216,7 +249,22 @@ class Subscription {
     this.socket = null;
     socket?.close(1000);
     if (error) this.report(error);
-    this.resolve(error ? { reason, error, lastSeq: this.lastSeq } : { reason, lastSeq: this.lastSeq });
+    const end = error ? { reason, error, lastSeq: this.lastSeq } : { reason, lastSeq: this.lastSeq };
+    this.tell({ state: 'closed', ...end });
+    this.resolve(end);
+  }
+
+  /**
+   * Tell `onState` how the connection stands; what it throws is reported, never raised here.
+   * @param {ConnectionState} state
+   */
+  tell(state) {
+    if (!this.options.onState) return;
+    try {
+      this.options.onState(state);
+    } catch (error) {
+      this.report(asPhonyError(error));
+    }
   }
 
   /** @param {PhonyError} error */

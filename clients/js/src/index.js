@@ -19,6 +19,7 @@ export {
 export { camelName, fromWire, snakeName, toWire } from './names.js';
 
 /** @typedef {import('./client.js').ClientOptions} ClientOptions */
+/** @typedef {import('./events.js').ConnectionState} ConnectionState */
 /** @typedef {import('./events.js').SubscribeOptions} SubscribeOptions */
 /** @typedef {import('./events.js').SubscriptionEnd} SubscriptionEnd */
 /** @typedef {import('./events.js').Unsubscribe} Unsubscribe */

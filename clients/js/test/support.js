@@ -78,8 +78,9 @@ export function consecutive(from, count) {
  * A TCP proxy in front of Phony. `drop()` resets the events WebSockets passing through it (the
  * client sees a connection reset, as when a network goes away); `upgrades` lists their request
  * paths, `open` how many are connected now; `onUpgrade(path)` is called as each one comes in.
+ * `port` listens on that port (a proxy closed and opened again there is a server that restarted).
  */
-export async function dropProxy(target = BASE_URL, { onUpgrade = () => {} } = {}) {
+export async function dropProxy(target = BASE_URL, { onUpgrade = () => {}, port: listenOn = 0 } = {}) {
   const { hostname, port } = new URL(target);
   const sockets = new Set(); // the WebSockets'
   const every = new Set(); // every connection's
@@ -110,9 +111,10 @@ export async function dropProxy(target = BASE_URL, { onUpgrade = () => {} } = {}
       upstream.pipe(downstream);
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve, reject) => server.once('error', reject).listen(listenOn, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
+    port: server.address().port,
     upgrades,
     get open() {
       return sockets.size;

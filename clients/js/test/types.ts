@@ -1,6 +1,7 @@
 // Not run: type-checked by `tsc --noEmit`, as a TypeScript user of the package would write it.
 import {
   PhonyClient,
+  type ConnectionState,
   RateLimitedError,
   ValidationError,
   type Agent,
@@ -29,6 +30,14 @@ export async function usage(): Promise<SubscriptionEnd> {
   const unsubscribe = client.events.subscribe(callSid, (event: PhonyEvent) => console.log(event.seq, event.data), {
     since: seq,
     onError: (error) => console.log(error.message),
+    onState: (change: ConnectionState) => {
+      if (change.state === 'reconnecting') console.log(change.attempt, change.delayMs, change.error.status);
+      if (change.state === 'closed') console.log(change.reason, change.error?.code, change.lastSeq);
+      // @ts-expect-error only a reconnect says how long it waits
+      if (change.state === 'open') console.log(change.delayMs);
+      // @ts-expect-error the states are the SDK's
+      if (change.state === 'dropped') console.log(change);
+    },
   });
   unsubscribe();
   return unsubscribe.done;
