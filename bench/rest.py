@@ -27,10 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.support import bench_tenant, serve_process, servers_from_env  # noqa: E402
 from phony.config import Settings  # noqa: E402
+from phony.projections import queries  # noqa: E402
 from phony.projections.documents import mongo_client  # noqa: E402
 from tests.support import (  # noqa: E402
     agent_body,
     drop_namespace,
+    phony_env,
     unique_number,
 )
 
@@ -64,6 +66,7 @@ async def main(requests: int) -> None:
     phony.start(log_dir)
     mongo = mongo_client(Settings(_env_file=None, mongodb_url=servers.mongodb))
     baseline_db = mongo[f"{namespace}_baseline"]["agents"]
+    phony_db = mongo[phony_env(servers, namespace)["PHONY_MONGODB_DB"]]
     try:
         await phony.ready()
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -94,9 +97,9 @@ async def main(requests: int) -> None:
                 await baseline_db.insert_one(doc)
 
             async def baseline_list() -> None:
-                query = {"tenant_id": tenant["id"], "deleted": False, "is_active": True}
-                await baseline_db.count_documents(query)
-                await baseline_db.find(query).sort("created_at", 1).limit(10).to_list(10)
+                # Phony's own documents, read with its query shapes straight from the store.
+                agents = await queries.agent_list(tenant["id"], True, phony_db)
+                await agents.page(0, 10, phony_db)
 
             # Warm both paths (connections, JIT-free Python caches, Kafka metadata).
             await run_clients(4, 40, create)

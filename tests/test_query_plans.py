@@ -28,7 +28,12 @@ EXAMPLES: dict[str, list[queries.Query]] = {
     "key": [queries.key("key_1")],
     "keys_of": [queries.keys_of("tenant_1")],
     "agent": [queries.agent("agent_1")],
-    "agents_of": [queries.agents_of("tenant_1"), queries.agents_of("tenant_1", True)],
+    "agent_tally": [queries.agent_tally("tenant_1")],
+    "agents_created_since": [queries.agents_created_since("tenant_1", datetime(2026, 12, 1, tzinfo=UTC))],
+    "agents_of": [
+        queries.agents_of("tenant_1").ranks(1, 50),
+        queries.agents_of("tenant_1", True).ranks(11, 13),
+    ],
     "agents_with_number": [queries.agents_with_number("+15550100")],
     "call": [queries.call("CA1", "tenant_id")],
     "calls_of": [
@@ -87,9 +92,11 @@ async def store(servers: Servers) -> AsyncIterator[AsyncDatabase[Doc]]:
                 "deleted": False,
                 "is_active": True,
                 "created_at": now,
+                "rank": i + 1,
                 "phone_numbers": [f"+1555010{i}"],
             }
         )
+        await database["agent_tallies"].update_one({"_id": tenant}, {"$inc": {"ranked": 1}}, upsert=True)
         await database["calls"].insert_one(
             {"_id": f"CA{i}", "tenant_id": tenant, "status": "completed", "created_at": now, "ended_at": None}
         )

@@ -29,6 +29,11 @@ def _page_index(*equal: str, order: int = pymongo.DESCENDING) -> pymongo.IndexMo
     return pymongo.IndexModel([*keys, ("created_at", order), ("_id", order)])
 
 
+def _rank_index(*equal: str) -> pymongo.IndexModel:
+    """An index for a ranked list (``queries.RankedList``): its equality conditions, then ``rank``."""
+    return pymongo.IndexModel([*((name, pymongo.ASCENDING) for name in equal), ("rank", pymongo.ASCENDING)])
+
+
 class TenantDoc(Document):
     id: str  # type: ignore[assignment]  # our ids are strings, not ObjectIds
     name: str
@@ -89,14 +94,34 @@ class AgentDoc(Document):
     created_at: datetime
     updated_at: datetime
     deleted: bool = False
+    # The agent's place among all its tenant's agents ever created, by (created_at, _id): 1, 2, ...
+    # (deleted ones keep theirs). The same whatever order the creations are projected in (see
+    # projections/agents.py), so a rebuild gives the same ranks. A page of a list is a range of ranks.
+    rank: int = 0
 
     class Settings:
         name = "agents"
         indexes = [
-            _page_index("tenant_id", "deleted", order=pymongo.ASCENDING),
-            _page_index("tenant_id", "deleted", "is_active", order=pymongo.ASCENDING),
+            _rank_index("tenant_id", "deleted"),
+            _rank_index("tenant_id", "deleted", "is_active"),
+            pymongo.IndexModel([("tenant_id", pymongo.ASCENDING), ("created_at", pymongo.ASCENDING)]),
             pymongo.IndexModel([("phone_numbers", pymongo.ASCENDING)]),
         ]
+
+
+class AgentTally(Document):
+    """A tenant's agents counted: the ranks handed out, and the agents not deleted, active or not.
+    Changed in the same transaction as the agent documents, so it never disagrees with them; a list's
+    ``total`` is this one read, not a count over the tenant's agents."""
+
+    id: str  # type: ignore[assignment]  # the tenant id
+    ranked: int = 0  # the tenant's agents ever created (the highest rank)
+    active: int = 0
+    inactive: int = 0
+    last: dict[str, Any] | None = None  # the highest-ranked agent's {"created_at", "_id"}
+
+    class Settings:
+        name = "agent_tallies"
 
 
 class CallDoc(Document):
@@ -172,6 +197,7 @@ READ_MODELS: tuple[type[Document], ...] = (
     TenantDoc,
     ApiKeyDoc,
     AgentDoc,
+    AgentTally,
     CallDoc,
     StoredEvent,
 )

@@ -3,9 +3,11 @@ tells the waiting REST call (command outcome) and the live subscribers (fan-out 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -87,15 +89,48 @@ async def apply(event: EventEnvelope, memory: SeqMemory) -> bool:
     return applied
 
 
+class KeyedLock:
+    """One lock per key, held only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class Projector:
-    """``apply`` plus the notifications that follow it in a live deployment."""
+    """``apply`` plus the notifications that follow it in a live deployment.
+
+    A tenant's agents are on every partition, and each of their events changes the tenant's tally in
+    a transaction: the partitions this projector applies side by side take turns per tenant for
+    those, rather than conflict in the store and start their transactions again."""
 
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self._settings = settings
         self._redis = redis
         self._memory = SeqMemory()
+        self._tenants = KeyedLock()
 
     async def handle(self, event: EventEnvelope) -> None:
+        if event.aggregate_type == "agent":
+            async with self._tenants.hold(event.tenant_id):
+                await self._handle(event)
+        else:
+            await self._handle(event)
+
+    async def _handle(self, event: EventEnvelope) -> None:
         applied = await apply(event, self._memory)
         if applied:
             await publish_event(self._redis, self._settings, event)

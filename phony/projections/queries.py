@@ -8,17 +8,20 @@ Routers, the events WebSocket, the projector and the recordings all read through
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from phony.projections.documents import (
     RECORDINGS,
     AgentDoc,
+    AgentTally,
     ApiKeyDoc,
     CallDoc,
     StoredEvent,
@@ -48,26 +51,74 @@ class Query:
     def on(self, database: AsyncDatabase[Doc] | None = None) -> AsyncCollection[Doc]:
         return (database if database is not None else read_models())[self.collection]
 
-    async def first(self, database: AsyncDatabase[Doc] | None = None) -> Doc | None:
+    async def first(
+        self, database: AsyncDatabase[Doc] | None = None, session: AsyncClientSession | None = None
+    ) -> Doc | None:
         found: Doc | None = await self.on(database).find_one(
-            dict(self.filter), projection=self._projection(), sort=list(self.sort) or None
+            dict(self.filter), projection=self._projection(), sort=list(self.sort) or None, session=session
         )
         return found
 
-    async def page(self, offset: int, limit: int, database: AsyncDatabase[Doc] | None = None) -> list[Doc]:
-        cursor = self.on(database).find(dict(self.filter), projection=self._projection())
+    async def page(
+        self,
+        offset: int,
+        limit: int,
+        database: AsyncDatabase[Doc] | None = None,
+        session: AsyncClientSession | None = None,
+    ) -> list[Doc]:
+        cursor = self.on(database).find(dict(self.filter), projection=self._projection(), session=session)
         if self.sort:
             cursor = cursor.sort(list(self.sort))
         return [doc async for doc in cursor.skip(offset).limit(limit)]
 
-    async def all(self, database: AsyncDatabase[Doc] | None = None) -> list[Doc]:
-        return await self.page(0, 0, database)
+    async def all(
+        self, database: AsyncDatabase[Doc] | None = None, session: AsyncClientSession | None = None
+    ) -> list[Doc]:
+        return await self.page(0, 0, database, session)
 
     async def count(self, database: AsyncDatabase[Doc] | None = None) -> int:
         return await self.on(database).count_documents(dict(self.filter))
 
     def _projection(self) -> dict[str, int] | None:
         return dict(self.projection) if self.projection is not None else None
+
+    def ranks(self, low: int, high: int) -> Query:
+        """This query narrowed to ``low <= rank < high`` (for a :class:`RankedList`)."""
+        return replace(self, filter={**self.filter, "rank": {"$gte": low, "$lt": high}})
+
+
+@dataclass(frozen=True)
+class RankedList:
+    """A list whose members carry a rank (1, 2, ... in the list's order; holes where the filter drops
+    members), paged by bounded ranges of ranks.
+
+    ``skip``/``limit`` over a whole filter is as dear as the filter is long on a store that sorts and
+    counts in memory (SecantusDB's Python server): a page of a tenant's thousand agents read and
+    sorted all thousand. A range of ranks touches only its own members, so a page costs what it skips
+    and returns, however long the list. ``ranked`` is how many ranks were handed out and ``visible``
+    how many members the filter keeps (from the list's tally): their ratio sizes the first range to
+    hold the page, and each next one is twice as long.
+    """
+
+    members: Query  # the list's filter, ordered by rank
+    ranked: int
+    visible: int
+
+    async def page(self, offset: int, limit: int, database: AsyncDatabase[Doc] | None = None) -> list[Doc]:
+        if offset >= self.visible:
+            return []
+        density = self.visible / max(1, self.ranked)
+        span = math.ceil((offset + limit) / density) + 8
+        low, skip, found = 1, offset, list[Doc]()
+        while low <= self.ranked and len(found) < limit:
+            window = self.members.ranks(low, low + span)
+            if skip and (held := await window.count(database)) <= skip:
+                skip -= held
+            else:
+                found += await window.page(skip, limit - len(found), database)
+                skip = 0
+            low, span = low + span, span * 2
+        return found
 
 
 def by_id(collection: str, doc_id: str, *fields: str) -> Query:
@@ -105,13 +156,35 @@ def agent(agent_id: str) -> Query:
     return by_id(AgentDoc.Settings.name, agent_id)
 
 
+def agent_tally(tenant_id: str) -> Query:
+    """The tenant's agents counted (``AgentTally``, by ``_id``)."""
+    return by_id(AgentTally.Settings.name, tenant_id)
+
+
+def agents_created_since(tenant_id: str, at: datetime) -> Query:
+    """A tenant's agents (deleted ones too) created at ``at`` or later: the few a creation projected
+    late goes before (index ``tenant_id, created_at``)."""
+    return Query(AgentDoc.Settings.name, {"tenant_id": tenant_id, "created_at": {"$gte": at}})
+
+
 def agents_of(tenant_id: str, is_active: bool | None = None) -> Query:
-    """A tenant's agents, oldest first (index ``tenant_id, deleted, created_at, _id``, or with
-    ``is_active`` the one that also holds it: every condition is a field of the index)."""
+    """A tenant's agents oldest first (by ``created_at``, then ``_id``), read a range of ranks at a time
+    (:func:`agent_list`; index ``tenant_id, deleted, rank``, or with ``is_active`` the one that also
+    holds it: every condition is a field of the index)."""
     wanted: dict[str, Any] = {"tenant_id": tenant_id, "deleted": False}
     if is_active is not None:
         wanted["is_active"] = is_active
-    return Query(AgentDoc.Settings.name, wanted, sort=(("created_at", 1), ("_id", 1)))
+    return Query(AgentDoc.Settings.name, wanted, sort=(("rank", 1),))
+
+
+async def agent_list(
+    tenant_id: str, is_active: bool | None = None, database: AsyncDatabase[Doc] | None = None
+) -> RankedList:
+    """The tenant's agents (``is_active`` or all) as a :class:`RankedList`, with its tally."""
+    tally = await agent_tally(tenant_id).first(database) or {}
+    active, inactive = int(tally.get("active", 0)), int(tally.get("inactive", 0))
+    visible = {True: active, False: inactive, None: active + inactive}[is_active]
+    return RankedList(agents_of(tenant_id, is_active), int(tally.get("ranked", 0)), visible)
 
 
 def agents_with_number(number: str) -> Query:

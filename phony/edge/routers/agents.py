@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -52,10 +51,10 @@ async def list_agents(
     offset: Offset = 0,
     is_active: bool | None = None,
 ) -> AgentList:
-    """The tenant's agents, oldest first."""
-    query = queries.agents_of(caller.tenant_id, is_active)
-    total, docs = await asyncio.gather(query.count(), query.page(offset, limit))
-    return AgentList(agents=[_out(d) for d in docs], total=total, limit=limit, offset=offset)
+    """The tenant's agents, oldest first (in the order their creation was recorded)."""
+    agents = await queries.agent_list(caller.tenant_id, is_active)
+    docs = await agents.page(offset, limit)
+    return AgentList(agents=[_out(d) for d in docs], total=agents.visible, limit=limit, offset=offset)
 
 
 @router.get("/{agent_id}", responses=responses(404))
