@@ -58,37 +58,6 @@ class SeqMemory:
             self._last.popitem(last=False)
 
 
-async def apply(event: EventEnvelope, memory: SeqMemory) -> bool:
-    """Apply ``event`` to the read models unless it already was; ``True`` if applied now.
-
-    The first event of an aggregate creates its document with an insert, which fails if it exists;
-    later events set absolute values, so the one window where an event can be applied twice (a crash
-    between its handler and storing its copy) still leaves the same documents. Only an aggregate the
-    memory does not know costs a lookup (by ``_id``).
-    """
-    known = memory.get(event.aggregate_id)
-    if known is not None and event.seq <= known:
-        return False
-    if known is None and event.seq > 1:
-        found = await queries.stored_event(event.aggregate_id, event.seq).first()
-        if found is not None:
-            memory.set(event.aggregate_id, event.seq)
-            return False
-    handler = HANDLERS.get(event.type)
-    applied = True
-    try:
-        if handler is not None:
-            await handler(event, payload_of(event))
-    except DuplicateKeyError:
-        applied = False  # the document this event creates exists: applied before
-    try:
-        await stored(event).insert()
-    except DuplicateKeyError:
-        applied = False
-    memory.set(event.aggregate_id, event.seq)
-    return applied
-
-
 class KeyedLock:
     """One lock per key, held only while someone holds or waits for it."""
 
@@ -110,12 +79,46 @@ class KeyedLock:
                 self._locks[key] = (lock, users - 1)
 
 
-class Projector:
-    """``apply`` plus the notifications that follow it in a live deployment.
+async def apply(event: EventEnvelope, memory: SeqMemory, turns: KeyedLock | None = None) -> bool:
+    """Apply ``event`` to the read models unless it already was; ``True`` if applied now.
 
-    A tenant's agents are on every partition, and each of their events changes the tenant's tally in
-    a transaction: the partitions this projector applies side by side take turns per tenant for
-    those, rather than conflict in the store and start their transactions again."""
+    With ``turns``, an agent event's change of the read models waits for the other events of its
+    tenant that ``turns`` is applying (they change the tenant's tally in a transaction: applied side by
+    side they would conflict in the store and start again).
+
+    The first event of an aggregate creates its document with an insert, which fails if it exists;
+    later events set absolute values, so the one window where an event can be applied twice (a crash
+    between its handler and storing its copy) still leaves the same documents. Only an aggregate the
+    memory does not know costs a lookup (by ``_id``).
+    """
+    known = memory.get(event.aggregate_id)
+    if known is not None and event.seq <= known:
+        return False
+    if known is None and event.seq > 1:
+        found = await queries.stored_event(event.aggregate_id, event.seq).first()
+        if found is not None:
+            memory.set(event.aggregate_id, event.seq)
+            return False
+    handler = HANDLERS.get(event.type)
+    applied = True
+    try:
+        if handler is not None:
+            serial = turns is not None and event.aggregate_type == "agent"
+            async with turns.hold(event.tenant_id) if turns and serial else contextlib.nullcontext():
+                await handler(event, payload_of(event))
+    except DuplicateKeyError:
+        applied = False  # the document this event creates exists: applied before
+    try:
+        await stored(event).insert()
+    except DuplicateKeyError:
+        applied = False
+    memory.set(event.aggregate_id, event.seq)
+    return applied
+
+
+class Projector:
+    """``apply`` plus the notifications that follow it in a live deployment, the partitions it
+    applies side by side taking turns per tenant for agent events (see ``apply``)."""
 
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self._settings = settings
@@ -124,14 +127,7 @@ class Projector:
         self._tenants = KeyedLock()
 
     async def handle(self, event: EventEnvelope) -> None:
-        if event.aggregate_type == "agent":
-            async with self._tenants.hold(event.tenant_id):
-                await self._handle(event)
-        else:
-            await self._handle(event)
-
-    async def _handle(self, event: EventEnvelope) -> None:
-        applied = await apply(event, self._memory)
+        applied = await apply(event, self._memory, self._tenants)
         if applied:
             await publish_event(self._redis, self._settings, event)
         if event.command_id and event.command_final:
