@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     audio_retention_ms: int = 3_600_000
     consumer_group_prefix: str = "phony"
     projector_concurrency: int = Field(4, ge=1, le=64)
+    projector_batch_max: int = Field(500, ge=1, le=10_000)
     worker_batch_max: int = Field(500, ge=1, le=10_000)
     worker_audio_commit_ms: int = Field(1000, ge=0, le=60_000)
     audio_linger_ms: int = Field(0, ge=0, le=100)
