@@ -34,7 +34,7 @@ from bench.support import bench_tenant, serve_process, servers_from_env  # noqa:
 from phony.config import Settings  # noqa: E402
 from phony.events import EventEnvelope, envelope_for, utcnow  # noqa: E402
 from phony.events.calls import AiResponse, CallStarted, SpeechDetected  # noqa: E402
-from phony.projections.documents import AgentDoc, CallDoc, init_read_models, mongo_client  # noqa: E402
+from phony.projections.documents import AgentDoc, AgentTally, CallDoc, init_read_models, mongo_client  # noqa: E402
 from phony.projections.projector import SeqMemory, apply  # noqa: E402
 from phony.projections.stored_events import stored  # noqa: E402
 from tests.support import (  # noqa: E402
@@ -170,7 +170,10 @@ async def fill(database: Any, template: dict[str, Any], have: int, want: int, te
         agents, calls, events = [], [], []
         for i in range(start, start + n):
             owner = tenant_id or f"tenant_other{i % 500}"
-            agents.append({**template, "_id": f"agent_fill{i}", "tenant_id": owner, "phone_numbers": []})
+            agent = {**template, "_id": f"agent_fill{i}", "tenant_id": owner, "phone_numbers": []}
+            if tenant_id:  # the tenant's own: ranked after the template, as the projector ranks them
+                agent |= {"rank": 2 + i, "created_at": template["created_at"] + timedelta(milliseconds=1 + i)}
+            agents.append(agent)
             sid = f"CAfill{i // 10}"
             if i % 10 == 0:
                 calls.append(
@@ -189,6 +192,11 @@ async def fill(database: Any, template: dict[str, Any], have: int, want: int, te
             doc = stored(event.model_copy(update={"seq": i % 10 + 1})).model_dump(by_alias=True)
             events.append(doc)
         await database[AgentDoc.Settings.name].insert_many(agents)
+        if tenant_id:
+            last = {"created_at": agents[-1]["created_at"], "_id": agents[-1]["_id"]}
+            await database[AgentTally.Settings.name].update_one(
+                {"_id": tenant_id}, {"$inc": {"ranked": n, "active": n}, "$set": {"last": last}}
+            )
         await database[CallDoc.Settings.name].insert_many(calls)
         await database["events"].insert_many(events)
 
