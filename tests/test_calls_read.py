@@ -160,6 +160,44 @@ async def test_list_filters_by_status_agent_and_direction(
     assert await sids(status="completed", direction="inbound") == {done.sid}
 
 
+async def test_list_filters_by_when_calls_were_created(
+    tenant: TenantHandle, publisher: EventPublisher
+) -> None:
+    nine, ten, eleven = (
+        CallScript(publisher, tenant.id, start=at(f"2031-03-01T{hour:02d}:00:00+00:00"))
+        for hour in (9, 10, 11)
+    )
+    for call in (nine, ten, eleven):
+        await call.started()
+        await projected(tenant.client, call.sid, 1)
+
+    async def sids(**params: str) -> list[str]:
+        r = await tenant.client.get("/calls/", params=params)
+        assert r.status_code == 200, r.text
+        assert r.json()["total"] == len(r.json()["calls"])
+        return [c["call_sid"] for c in r.json()["calls"]]
+
+    assert await sids(created_since="2031-03-01T10:00:00Z") == [eleven.sid, ten.sid]
+    assert await sids(created_before="2031-03-01T10:00:00Z", created_since="2031-01-01") == [nine.sid]
+    span = {"created_since": "2031-03-01T11:00:00+01:00", "created_before": "2031-03-01T10:00:00.5Z"}
+    assert await sids(**span) == [ten.sid]  # 10:00 UTC written with an offset
+    assert await sids(created_since="2031-03-01", created_before="2031-03-02", status="ringing") == [
+        eleven.sid,
+        ten.sid,
+        nine.sid,
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["yesterday", "1700000000", "0.5", "2031-13-01", "2031-03-01T10:00:00", "0001-01-01T00:00:00+01:00"],
+)
+async def test_list_refuses_a_time_it_cannot_read(tenant: TenantHandle, value: str) -> None:
+    r = await tenant.client.get("/calls/", params={"created_since": value})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"]["field"] == "created_since"
+
+
 async def test_list_refuses_an_unknown_status(tenant: TenantHandle) -> None:
     r = await tenant.client.get("/calls/", params={"status": "exploded"})
     assert r.status_code == 422

@@ -41,6 +41,15 @@ EXAMPLES: dict[str, list[queries.Query]] = {
         for status in (None, "completed")
         for agent in (None, "agent_1")
         for direction in (None, "inbound")
+    ]
+    + [
+        queries.calls_of("tenant_1", created_since=datetime(2026, 12, 1, tzinfo=UTC)),
+        queries.calls_of(
+            "tenant_1",
+            status="completed",
+            created_since=datetime(2026, 12, 1, tzinfo=UTC),
+            created_before=datetime(2026, 12, 2, tzinfo=UTC),
+        ),
     ],
     "live_calls": [queries.live_calls()],
     "call_events": [queries.call_events("CA1", 0, 40), queries.call_events("CA1", 10, 12)],

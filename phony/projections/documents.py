@@ -8,6 +8,7 @@ MongoDB wire-protocol server works. Each collection's indexes serve exactly the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +23,13 @@ from pymongo.errors import AutoReconnect, OperationFailure
 from phony.config import Settings
 
 
-def _page_index(*equal: str, order: int = pymongo.DESCENDING) -> pymongo.IndexModel:
+def _page_index(*equal: str) -> pymongo.IndexModel:
     """An index for a page of a list: its equality conditions, then the list's order (``created_at``,
-    ``_id`` as the tie-break)."""
+    ``_id`` as the tie-break), walked backwards for newest first. Ascending: SecantusDB 0.7's Python
+    server reads a ``$gte`` bound on a descending key as ``$gt`` (and ``[a, b)`` as empty), which
+    tests/test_calls_read.py's span filter caught."""
     keys = [(name, pymongo.ASCENDING) for name in equal]
-    return pymongo.IndexModel([*keys, ("created_at", order), ("_id", order)])
+    return pymongo.IndexModel([*keys, ("created_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)])
 
 
 def _rank_index(*equal: str) -> pymongo.IndexModel:
@@ -230,23 +233,26 @@ async def ensure_all_indexes(database: AsyncDatabase[dict[str, Any]]) -> None:
 async def ensure_indexes(
     collection: AsyncCollection[dict[str, Any]], indexes: list[pymongo.IndexModel], attempts: int = 5
 ) -> None:
-    """Create those of ``indexes`` the collection does not have yet.
+    """Create those of ``indexes`` the collection does not have yet, and drop those it has beyond
+    them (and ``_id``).
 
     Processes starting together race here: one may create an index between another's listing and its
     ``createIndexes``, which FerretDB answers by dropping the connection. The loser lists again.
     """
-    if not indexes:
-        return
+    wanted = {ix.document["name"] for ix in indexes}
     for attempt in range(1, attempts + 1):
         try:
             existing = {ix["name"] async for ix in await collection.list_indexes()}
         except OperationFailure:  # the collection does not exist yet
             existing = set()
         missing = [ix for ix in indexes if ix.document["name"] not in existing]
-        if not missing:
-            return
         try:
-            await collection.create_indexes(missing)
+            if missing:
+                await collection.create_indexes(missing)
+            for name in existing - wanted - {"_id_"}:
+                # One an earlier version made: every write would still pay for it.
+                with contextlib.suppress(OperationFailure):  # another process dropped it first
+                    await collection.drop_index(name)
             return
         except (AutoReconnect, OperationFailure):
             if attempt == attempts:

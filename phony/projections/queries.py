@@ -198,14 +198,24 @@ def call(call_sid: str, *fields: str) -> Query:
 
 
 def calls_of(
-    tenant_id: str, *, status: str | None = None, agent_id: str | None = None, direction: str | None = None
+    tenant_id: str,
+    *,
+    status: str | None = None,
+    agent_id: str | None = None,
+    direction: str | None = None,
+    created_since: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> Query:
-    """A tenant's calls, newest first, optionally of one status, agent or direction: every
-    combination has an index holding each of its conditions (``CallDoc.Settings.indexes``)."""
+    """A tenant's calls, newest first, optionally of one status, agent or direction, created in a
+    span of time: every combination has an index holding each of its equalities, then
+    ``created_at`` for the span (``CallDoc.Settings.indexes``)."""
     wanted: dict[str, Any] = {"tenant_id": tenant_id}
     for name, value in (("status", status), ("agent_id", agent_id), ("direction", direction)):
         if value is not None:
             wanted[name] = value
+    span = {op: at for op, at in (("$gte", created_since), ("$lt", created_before)) if at is not None}
+    if span:
+        wanted["created_at"] = span
     return Query(CallDoc.Settings.name, wanted, sort=(("created_at", -1), ("_id", -1)))
 
 

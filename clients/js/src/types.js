@@ -106,7 +106,17 @@
  * @property {number} lastSeq seq of the call's latest event.
  */
 
-/** @typedef {PageParams & { status?: CallStatus, agentId?: string, direction?: 'inbound' | 'outbound' }} CallListParams */
+/**
+ * Filters of the call list. `createdSince` (at or after) and `createdBefore` bound when the calls were
+ * created: a Date, or an RFC 3339 string with its offset (a date alone is its midnight, UTC).
+ * @typedef {PageParams & {
+ *   status?: CallStatus,
+ *   agentId?: string,
+ *   direction?: 'inbound' | 'outbound',
+ *   createdSince?: Date | string,
+ *   createdBefore?: Date | string,
+ * }} CallListParams
+ */
 
 /**
  * @typedef {object} CallList

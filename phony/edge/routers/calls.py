@@ -15,7 +15,7 @@ from phony import recordings
 from phony.edge.deps import CallsCaller, CallsLinkCaller, Ctx
 from phony.edge.errors import BSON_INT_MAX, ApiError, responses
 from phony.edge.schemas.calls import CallEvents, CallList, CallOut, CallStatus, PublicEvent, Transcript
-from phony.edge.schemas.common import Offset
+from phony.edge.schemas.common import Instant, Offset
 from phony.events.calls import Direction
 from phony.projections import queries
 from phony.projections.stored_events import read_events
@@ -49,11 +49,25 @@ async def list_calls(
     status: CallStatus | None = None,
     agent_id: str | None = None,
     direction: Direction | None = None,
+    created_since: Instant | None = Query(
+        None, description="Only calls created at or after this time (ISO 8601; UTC without an offset)"
+    ),
+    created_before: Instant | None = Query(
+        None, description="Only calls created before this time (ISO 8601; UTC without an offset)"
+    ),
     limit: int = Query(10, ge=1, le=100),
     offset: Offset = 0,
 ) -> CallList:
-    """The tenant's calls, newest first, optionally only those with a status, agent or direction."""
-    query = queries.calls_of(caller.tenant_id, status=status, agent_id=agent_id, direction=direction)
+    """The tenant's calls, newest first, optionally only those with a status, agent or direction,
+    or created in a span of time."""
+    query = queries.calls_of(
+        caller.tenant_id,
+        status=status,
+        agent_id=agent_id,
+        direction=direction,
+        created_since=created_since,
+        created_before=created_before,
+    )
     total, docs = await asyncio.gather(query.count(), query.page(offset, limit))
     return CallList(calls=[_out(d) for d in docs], total=total, limit=limit, offset=offset)
 

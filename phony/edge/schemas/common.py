@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from phony.edge.errors import BSON_INT_MAX
@@ -109,6 +117,38 @@ def _text(value: object) -> object:
 
 # An ISO 8601 string, as the schema says; a bare number is not taken for seconds since 1970.
 Timestamp = Annotated[datetime, BeforeValidator(_text)]
+
+
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _instant(value: object) -> datetime:
+    text = value.upper() if isinstance(value, str) else ""
+    if not (_RFC3339.fullmatch(text) or _DATE.fullmatch(text)):
+        raise PydanticCustomError(
+            "datetime_format", "Input should be an RFC 3339 date-time with an offset, or a date"
+        )
+    try:
+        at = datetime.fromisoformat(text)
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+    except ValueError:  # 2031-13-01
+        raise PydanticCustomError("datetime_range", "Input is not a date that exists") from None
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first instant a datetime holds
+        raise PydanticCustomError("datetime_range", "Date-time out of range") from None
+
+
+# A point in time for a filter: an RFC 3339 date-time (with its offset), or a date alone (its
+# midnight, UTC), as the schema says; a number is not taken for seconds since 1970.
+Instant = Annotated[
+    datetime,
+    PlainValidator(_instant),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
+]
 
 # Paging: an offset MongoDB can skip (it refuses integers past 8 bytes).
 Offset = Annotated[int, Query(ge=0, le=BSON_INT_MAX, description="How many to skip")]

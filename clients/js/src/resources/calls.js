@@ -5,6 +5,15 @@ import { everyPage, MAX_PAGE } from './pages.js';
 /** @typedef {import('../transport.js').Transport} Transport */
 /** @typedef {import('../types.js').Call} Call */
 
+/**
+ * A list filter's time as the API takes it.
+ * @param {Date | string | undefined} at
+ * @returns {string | undefined}
+ */
+function instant(at) {
+  return at instanceof Date ? at.toISOString() : at;
+}
+
 export class Calls {
   /** @param {Transport} http */
   constructor(http) {
@@ -27,7 +36,9 @@ export class Calls {
    * @returns {Promise<import('../types.js').CallList>}
    */
   list(params = {}) {
-    return this.http.request('GET', '/calls/', { query: { ...params } });
+    const { createdSince, createdBefore, ...rest } = params;
+    const query = { ...rest, createdSince: instant(createdSince), createdBefore: instant(createdBefore) };
+    return this.http.request('GET', '/calls/', { query });
   }
 
   /**

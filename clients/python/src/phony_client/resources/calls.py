@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,29 @@ def _sid(call: Call) -> str:
     return call.call_sid
 
 
+def _instant(at: datetime | str | None) -> str | None:
+    """A filter's time as the API takes it (RFC 3339; a naive datetime is taken as UTC)."""
+    if isinstance(at, datetime):
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
+    return at
+
+
 def _list_params(
     status: CallStatus | str | None,
     agent_id: str | None,
     direction: Direction | str | None,
+    created_since: datetime | str | None,
+    created_before: datetime | str | None,
     limit: int | NotGiven,
     offset: int | NotGiven,
 ) -> dict[str, Any]:
-    filters = {"status": status, "agent_id": agent_id, "direction": direction}
+    filters = {
+        "status": status,
+        "agent_id": agent_id,
+        "direction": direction,
+        "created_since": _instant(created_since),
+        "created_before": _instant(created_before),
+    }
     return {**filters, **given(limit=limit, offset=offset)}
 
 
@@ -68,11 +84,14 @@ class Calls(SyncResource):
         status: CallStatus | str | None = None,
         agent_id: str | None = None,
         direction: Direction | str | None = None,
+        created_since: datetime | str | None = None,
+        created_before: datetime | str | None = None,
         limit: int | NotGiven = NOT_GIVEN,
         offset: int | NotGiven = NOT_GIVEN,
     ) -> SyncPage[Call]:
-        """One page of calls, newest first; iterate the page to walk every call from there on."""
-        params = _list_params(status, agent_id, direction, limit, offset)
+        """One page of calls, newest first; iterate the page to walk every call from there on.
+        ``created_since`` (at or after) and ``created_before`` bound when they were created."""
+        params = _list_params(status, agent_id, direction, created_since, created_before, limit, offset)
         return self._page(CallList, "/calls/", params, _calls, _sid)
 
     def list_all(
@@ -81,10 +100,21 @@ class Calls(SyncResource):
         status: CallStatus | str | None = None,
         agent_id: str | None = None,
         direction: Direction | str | None = None,
+        created_since: datetime | str | None = None,
+        created_before: datetime | str | None = None,
         page_size: int = PAGE_SIZE,
     ) -> Iterator[Call]:
         """Every call (newest first), fetched a page at a time."""
-        return iter(self.list(status=status, agent_id=agent_id, direction=direction, limit=page_size))
+        return iter(
+            self.list(
+                status=status,
+                agent_id=agent_id,
+                direction=direction,
+                created_since=created_since,
+                created_before=created_before,
+                limit=page_size,
+            )
+        )
 
     def get(self, call_sid: str) -> Call:
         """Status, parties, agent, timestamps, duration and end reason of one call."""
@@ -142,10 +172,12 @@ class AsyncCalls(AsyncResource):
         status: CallStatus | str | None = None,
         agent_id: str | None = None,
         direction: Direction | str | None = None,
+        created_since: datetime | str | None = None,
+        created_before: datetime | str | None = None,
         limit: int | NotGiven = NOT_GIVEN,
         offset: int | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[Call]:
-        params = _list_params(status, agent_id, direction, limit, offset)
+        params = _list_params(status, agent_id, direction, created_since, created_before, limit, offset)
         return await self._page(CallList, "/calls/", params, _calls, _sid)
 
     async def list_all(
@@ -154,9 +186,18 @@ class AsyncCalls(AsyncResource):
         status: CallStatus | str | None = None,
         agent_id: str | None = None,
         direction: Direction | str | None = None,
+        created_since: datetime | str | None = None,
+        created_before: datetime | str | None = None,
         page_size: int = PAGE_SIZE,
     ) -> AsyncIterator[Call]:
-        first = await self.list(status=status, agent_id=agent_id, direction=direction, limit=page_size)
+        first = await self.list(
+            status=status,
+            agent_id=agent_id,
+            direction=direction,
+            created_since=created_since,
+            created_before=created_before,
+            limit=page_size,
+        )
         async for call in first:
             yield call
 
