@@ -7,11 +7,21 @@ import hashlib
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from phony import auth_epoch
 from phony.config import Settings
 from phony.events.log import read_log
 from phony.projections.documents import mongo_client
 from tests.support import TenantHandle, eventually
+
+
+async def renew_auth_epoch(settings: Settings) -> None:
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await auth_epoch.renew(redis, settings)
+    finally:
+        await redis.aclose()
 
 
 async def test_operator_creates_gets_and_lists_tenants(admin: httpx.AsyncClient) -> None:
@@ -128,6 +138,7 @@ async def test_a_key_stored_without_its_tenants_status_asks_the_tenant(
         await keys.update_one({"_id": tenant.key_id}, {"$unset": {"tenant_status": "", "tenant_limits": ""}})
         assert (await tenant.client.get("/agents/")).status_code == 200
         await tenants.update_one({"_id": tenant.id}, {"$set": {"status": "suspended"}})
+        await renew_auth_epoch(settings)  # as the projector does after a change of a tenant
         refused = await tenant.client.get("/agents/")
     finally:  # as projected again, so the read models still match the log
         await keys.replace_one({"_id": tenant.key_id}, key)

@@ -17,6 +17,7 @@ from phony.edge.context import EdgeContext
 from phony.edge.errors import CatchAll, install_error_handlers
 from phony.edge.http_metrics import HttpMetrics
 from phony.edge.input_guard import InputGuard
+from phony.edge.key_cache import KeyCache
 from phony.edge.live.hub import EventHub
 from phony.edge.live.leases import SocketLeases
 from phony.edge.media import audio_hub
@@ -81,6 +82,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
                 audio_out=audio_out,
                 leases=SocketLeases(settings, redis),
                 metrics=Metrics.create(),
+                keys=KeyCache(redis, settings),
             )
             for companion in companions:
                 await stack.enter_async_context(companion(ctx))

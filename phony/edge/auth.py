@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from phony.edge.errors import ApiError
+from phony.edge.key_cache import KeyCache, Known
 from phony.projections import queries
 
 KEY_PREFIX = "pk_live_"
@@ -50,7 +51,11 @@ def presented_key(authorization: str | None, token: str | None) -> str | None:
 
 
 async def _resolve(query: queries.Query) -> Principal:
-    """The principal of the key matching ``key_filter``; ``ApiError`` 401 when the key is unknown,
+    return (await _look_up(query)).principal
+
+
+async def _look_up(query: queries.Query) -> Known[Principal]:
+    """The principal of the key matching ``query``; ``ApiError`` 401 when the key is unknown,
     revoked or expired, 403 when its tenant is suspended. One read: the key's document carries its
     tenant's status and limits (see ``ApiKeyDoc``)."""
     doc = await query.first()
@@ -69,14 +74,17 @@ async def _resolve(query: queries.Query) -> Principal:
         status, limits = tenant.get("status"), tenant.get("limits")
     if status != "active":
         raise ApiError(403, "tenant suspended")
-    return Principal(tenant_id=doc["tenant_id"], key_id=doc["_id"], limits=limits or {})
+    principal = Principal(tenant_id=doc["tenant_id"], key_id=doc["_id"], limits=limits or {})
+    return Known(principal, expires)
 
 
-async def tenant_for_key(key: str | None) -> Principal:
-    """Resolve a tenant key; 401 when missing, unknown, revoked or expired, 403 when suspended."""
+async def tenant_for_key(key: str | None, keys: KeyCache[Principal]) -> Principal:
+    """Resolve a tenant key (remembered in ``keys`` while nothing about it changed); 401 when
+    missing, unknown, revoked or expired, 403 when suspended."""
     if not key:
         raise ApiError(401, "missing API key: send Authorization: Bearer <key>")
-    return await _resolve(queries.key_by_hash(hash_key(key)))
+    key_hash = hash_key(key)
+    return await keys.resolve(key_hash, lambda: _look_up(queries.key_by_hash(key_hash)))
 
 
 async def key_problem(principal: Principal) -> str | None:

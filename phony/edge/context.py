@@ -14,7 +14,9 @@ from phony.commands import CommandBus
 from phony.commands.audio import AudioProducer
 from phony.commands.playback import PlaybackMessage
 from phony.config import Settings
+from phony.edge.auth import Principal
 from phony.edge.channels import ChannelHub
+from phony.edge.key_cache import KeyCache
 from phony.edge.live.hub import EventHub
 from phony.edge.live.leases import SocketLeases
 from phony.edge.twilio_auth import TwilioSignatures
@@ -34,4 +36,5 @@ class EdgeContext:
     audio_out: ChannelHub[PlaybackMessage]  # the media sockets' shared subscriptions to call playback
     leases: SocketLeases  # their count per API key, across processes
     metrics: Metrics  # this process's (``phony serve``: also its worker's and projector's)
+    keys: KeyCache[Principal]  # API keys accepted, while the auth epoch holds
     started: float = field(default_factory=time.monotonic)

@@ -36,12 +36,12 @@ TokenQuery = Annotated[
 ]
 
 
-async def _tenant(authorization: AuthHeader = None) -> Principal:
-    return await tenant_for_key(bearer(authorization))
+async def _tenant(ctx: Ctx, authorization: AuthHeader = None) -> Principal:
+    return await tenant_for_key(bearer(authorization), ctx.keys)
 
 
-async def _tenant_by_link(authorization: AuthHeader = None, token: TokenQuery = None) -> Principal:
-    return await tenant_for_key(presented_key(authorization, token))
+async def _tenant_by_link(ctx: Ctx, authorization: AuthHeader = None, token: TokenQuery = None) -> Principal:
+    return await tenant_for_key(presented_key(authorization, token), ctx.keys)
 
 
 async def _admin(ctx: Ctx, authorization: AuthHeader = None) -> None:

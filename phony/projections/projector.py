@@ -13,6 +13,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 from redis.asyncio import Redis
 
+from phony import auth_epoch
 from phony.commands import tell_applied
 from phony.config import Settings
 from phony.events import EventEnvelope, payload_of
@@ -25,6 +26,10 @@ from phony.projections.stored_events import stored
 log = logging.getLogger(__name__)
 
 Handler = Callable[[EventEnvelope, Any], Awaitable[None]]
+
+# What changes the answer to "who is this key?" (its revocation; its tenant's status and limits, which
+# the key documents carry): each renews the auth epoch, so no edge uses what it remembered of them.
+KEY_CHANGES = frozenset({ApiKeyRevoked.TYPE, TenantUpdated.TYPE})
 
 HANDLERS: Mapping[str, Handler] = {
     TenantCreated.TYPE: tenants.tenant_created,
@@ -128,6 +133,8 @@ class Projector:
 
     async def handle(self, event: EventEnvelope) -> None:
         applied = await apply(event, self._memory, self._tenants)
+        if event.type in KEY_CHANGES:  # also after a redelivery: the crash may have come before it
+            await auth_epoch.renew(self._redis, self._settings)
         if applied:
             await publish_event(self._redis, self._settings, event)
         if event.command_id and event.command_final:

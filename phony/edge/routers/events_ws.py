@@ -65,10 +65,10 @@ def _request(websocket: WebSocket) -> StreamRequest:
     return StreamRequest(call_sid=call_sid, since=since)
 
 
-async def _principal(websocket: WebSocket) -> Principal:
+async def _principal(websocket: WebSocket, ctx: Ctx) -> Principal:
     key = presented_key(websocket.headers.get("authorization"), websocket.query_params.get("token"))
     try:
-        return await tenant_for_key(key)
+        return await tenant_for_key(key, ctx.keys)
     except ApiError as exc:
         raise Refused(exc.message) from exc
 
@@ -94,7 +94,7 @@ async def events_ws(websocket: WebSocket, ctx: Ctx) -> None:
     await websocket.accept()
     try:
         request = _request(websocket)
-        principal = await _principal(websocket)
+        principal = await _principal(websocket, ctx)
         await _check_call(principal, request.call_sid)
         limit = principal.limits.get("websockets") or ctx.settings.ws_max_per_key
         lease = await ctx.leases.acquire(principal.key_id, limit)

@@ -67,12 +67,12 @@ class OverrideResult(BaseModel):
 
 
 async def _caller_and_call(
-    authorization: str | None, call_sid: str
+    ctx: Ctx, authorization: str | None, call_sid: str
 ) -> tuple[Principal, dict[str, Any] | None]:
     """Who is asking and the call they name, read at once (neither read needs the other): a
     supervisor's override is latency-critical. A refused key is refused before anything else."""
     principal, doc = await asyncio.gather(
-        tenant_for_key(bearer(authorization)),
+        tenant_for_key(bearer(authorization), ctx.keys),
         queries.call(call_sid).first(),
         return_exceptions=True,
     )
@@ -97,7 +97,7 @@ async def _send(
     whose projection says no may only lag the log (the AI has just asked), so the worker, which holds
     the call's state, decides: the request waits for its answer, 409 ``CONFLICT`` if it refuses.
     Refusals come in the order of every other route: 401/403, 429, then 404 and 409."""
-    principal, call = await _caller_and_call(authorization, call_sid)
+    principal, call = await _caller_and_call(ctx, authorization, call_sid)
     logs.bind(call_sid=call_sid, tenant_id=principal.tenant_id)  # this request's lines
     await count_request(ctx, principal, "calls")
     if call is None or call["tenant_id"] != principal.tenant_id:
