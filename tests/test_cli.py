@@ -275,6 +275,16 @@ async def test_calls_list_shows_the_tenants_calls(phony: PhonyProcess, finished:
     assert re.search(r"^1 call\s*$", ran.out, re.MULTILINE)
 
 
+async def test_calls_list_takes_a_span_of_time(phony: PhonyProcess, finished: Finished) -> None:
+    tenant = as_tenant(phony, finished.tenant)
+    assert finished.live.call.sid in ok(await tenant("calls", "list", "--since", "2000-01-01")).out
+    later = ok(await tenant("calls", "list", "--since", "2999-01-01", "--before", "2999-01-02T00:00:00Z"))
+    assert finished.live.call.sid not in later.out
+    refused = await tenant("calls", "list", "--since", "tomorrow")
+    assert refused.code == 1
+    assert "created_since" in refused.err
+
+
 async def test_calls_tail_prints_a_live_calls_events_until_it_ends(
     phony: PhonyProcess, tenant: TenantHandle, twilio_sim: TwilioSim, settings: Settings
 ) -> None:

@@ -39,6 +39,10 @@ def list_(
     status: Annotated[str | None, typer.Option(help="in-progress, completed, failed, ...")] = None,
     agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's calls")] = None,
     direction: Annotated[str | None, typer.Option(help="inbound or outbound")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Created at or after (RFC 3339, or a date: 2026-12-01)")
+    ] = None,
+    before: Annotated[str | None, typer.Option(help="Created before (RFC 3339, or a date)")] = None,
     limit: Limit = 20,
     offset: Offset = 0,
     base_url: BaseUrl = DEFAULT_BASE_URL,
@@ -48,7 +52,13 @@ def list_(
     """List the tenant's calls, newest first (`calls show` has each one's agent and more)."""
     with connected(base_url, tenant_key(api_key)) as client:
         page = client.calls.list(
-            status=status, agent_id=agent, direction=direction, limit=limit, offset=offset
+            status=status,
+            agent_id=agent,
+            direction=direction,
+            created_since=since,
+            created_before=before,
+            limit=limit,
+            offset=offset,
         )
     if json:
         print_json(page.data)
