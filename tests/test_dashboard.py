@@ -4,7 +4,10 @@ Playwright (issue 11). Every wait is on a condition in the page, never a fixed s
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -15,8 +18,17 @@ from phony.config import Settings
 from phony.sim.realtime import RealtimeSim
 from phony.sim.twilio import TwilioSim
 from tests.call_events import projected_until
-from tests.calls import LiveInbound, received, ring, session_of, wait_for_event
-from tests.support import PhonyProcess, TenantHandle, eventually, unique_number
+from tests.calls import LiveInbound, call_events, received, ring, session_of, wait_for_event
+from tests.support import (
+    PhonyProcess,
+    Servers,
+    SimEnv,
+    TenantHandle,
+    eventually,
+    free_port,
+    phony_env,
+    unique_number,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
@@ -33,6 +45,10 @@ FLAGS = [
 ]
 WAIT_MS = 30_000
 expect.set_options(timeout=WAIT_MS)
+# The events the call view shows as transcript lines (one each).
+TRANSCRIPT = ("speech.detected", "ai.response", "supervisor.text_sent")
+KILL_WAIT_S = 10
+STALE = re.compile(r"\bstale\b")
 
 
 def chromium_missing() -> bool:
@@ -251,3 +267,164 @@ async def test_a_key_revoked_while_the_dashboard_is_open_signs_it_out(
     await expect(page.locator("#signin-error")).to_contain_text("revoked")
     await expect(page.locator("#main")).to_be_hidden()
     assert await page.evaluate("sessionStorage.getItem('phony.apiKey')") is None
+
+
+async def test_a_call_that_ends_while_its_view_is_open_shows_it_ended_and_leaves_the_live_list(
+    page: Page, phony: PhonyProcess, tenant: TenantHandle, twilio_sim: TwilioSim, settings: Settings
+) -> None:
+    await sign_in(page, phony, tenant)
+    live = await ring(tenant, twilio_sim, phony, "hold", settings)
+    await open_call(page, live)
+    status = page.locator("#call-status")
+    await expect(status).to_have_class(re.compile(r"\blive\b"))
+    await expect(page.locator('#transcript li[data-speaker="ai"]').first).to_be_visible()
+    await expect(page.locator("#end-button")).to_be_enabled()
+
+    # Ended elsewhere (another supervisor, an API client), not from this page.
+    ended = await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+    assert ended.status_code == 200, ended.text
+    await expect(status).to_have_text("ended: supervisor_ended")
+    await expect(status).to_have_class(re.compile(r"\bended\b"))
+    await expect(page.locator('#timeline li[data-type="call.ended"]')).to_have_count(1)
+    for control in ("#say-input", "#transfer-input", "#dtmf-input", "#end-button", "#controls button"):
+        for each in await page.locator(control).all():
+            await expect(each).to_be_disabled()
+    await expect(page.locator("#recording")).to_be_attached()
+    await expect(page.locator("#nothing-waiting")).to_be_hidden()
+    # A stream that stopped because its call ended is no lost connection.
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    row = page.locator(f'#live-rows tr[data-call-sid="{live.call.sid}"]')
+    await expect(row).to_have_count(0)
+
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#view-live")).to_be_visible()
+    await expect(row).to_have_count(0)
+    await expect(page.locator("#live-empty")).to_be_visible()
+
+
+@dataclass
+class RestartableEdge:
+    """A ``phony edge`` of the test's own, in the session's namespace (same topics, database, Redis and
+    settings on every start): the server the dashboard talks to, killed and started again on its port.
+    The session's Phony carries the call meanwhile (its media stream and model session): a killed
+    ``serve`` would take the call with it, and there would be nothing left to watch resume."""
+
+    env: dict[str, str]
+    log_dir: Path
+    port: int = field(default_factory=free_port)
+    process: PhonyProcess | None = None
+    runs: int = 0
+
+    async def start(self) -> PhonyProcess:
+        self.runs += 1
+        logs = self.log_dir / f"restartable-edge-{self.port}-run{self.runs}"
+        logs.mkdir(parents=True, exist_ok=True)
+        process = PhonyProcess("edge", self.env, port=self.port)
+        self.process = process
+        process.start(logs)
+        await process.ready()
+        return process
+
+    def kill(self) -> None:
+        """SIGKILL by PID, as a crash would: no shutdown, sockets reset by the kernel."""
+        assert self.process is not None
+        proc = self.process.proc
+        assert proc is not None
+        proc.send_signal(signal.SIGKILL)
+        try:
+            proc.wait(KILL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"edge {proc.pid} still alive {KILL_WAIT_S}s after SIGKILL") from None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def tail(self) -> str:
+        return self.process.tail() if self.process is not None else ""
+
+
+async def shown_seqs(page: Page, list_id: str) -> list[int]:
+    """The seqs of the events a list of the call view shows, in its order."""
+    seqs: list[str] = await page.eval_on_selector_all(
+        f"#{list_id} li", "lis => lis.map(li => li.dataset.seq)"
+    )
+    return [int(seq) for seq in seqs]
+
+
+@pytest.mark.timeout(300)
+async def test_a_server_restart_says_reconnecting_then_live_and_shows_what_happened_meanwhile_once(
+    page: Page,
+    phony: PhonyProcess,
+    tenant: TenantHandle,
+    twilio_sim: TwilioSim,
+    settings: Settings,
+    servers: Servers,
+    namespace: str,
+    sims: SimEnv,
+    log_dir: Path,
+) -> None:
+    edge = RestartableEdge(phony_env(servers, namespace, sims), log_dir)
+    live: LiveInbound | None = None
+    try:
+        await sign_in(page, await edge.start(), tenant)
+        live = await ring(tenant, twilio_sim, phony, "hold", settings)  # media on the session's Phony
+        sid = live.call.sid
+        row = page.locator(f'#live-rows tr[data-call-sid="{sid}"]')
+        await expect(row).to_be_visible()
+        await open_call(page, live)
+        conn, status = page.locator("#conn"), page.locator("#call-status")
+        await expect(page.locator('#transcript li[data-speaker="ai"]').first).to_be_visible()
+        await expect(conn).to_have_attribute("data-state", "live")
+        await expect(conn).to_have_text("● live")
+        await expect(status).to_have_class(re.compile(r"\blive\b"))
+
+        edge.kill()
+        await expect(conn).to_have_attribute("data-state", "reconnecting")
+        await expect(conn).to_contain_text("reconnecting")
+        await expect(status).to_have_class(STALE)  # an in-progress call is not shown as current
+        await expect(page.locator("#call-live")).to_contain_text("reconnecting")
+        await expect(row).to_have_class(STALE)
+        await expect(page.locator("#live-stale")).not_to_have_attribute("hidden", "")
+        # Nothing more can reach the page now; the call goes on, and its log grows meanwhile.
+        shown = await shown_seqs(page, "transcript")
+        events = await eventually(
+            lambda: call_events(settings, sid),
+            lambda evs: any(e.type in TRANSCRIPT and e.seq > shown[-1] for e in evs),
+            within=40,
+            interval=0.2,
+        )
+        meanwhile = [e.seq for e in events if e.type in TRANSCRIPT and e.seq > shown[-1]]
+        assert await shown_seqs(page, "transcript") == shown, "nothing came through a dead server"
+
+        restarted = await edge.start()
+        await expect(conn).to_have_attribute("data-state", "live")
+        await expect(status).to_have_class(re.compile(r"\blive\b"))
+        await expect(status).not_to_have_class(STALE)
+        await expect(page.locator("#call-live")).to_have_text("")
+        text = "Back after the restart."
+        said = await tenant.client.post(f"{restarted.url}/override/text", json={"callSid": sid, "text": text})
+        assert said.status_code == 200, said.text
+        await expect(page.locator("#transcript li", has_text=text)).to_have_count(1)
+
+        async def shown_and_logged() -> tuple[list[int], list[int]]:
+            on_page = await shown_seqs(page, "transcript")
+            logged = [e.seq for e in await call_events(settings, sid) if e.type in TRANSCRIPT]
+            return on_page, [seq for seq in logged if seq <= on_page[-1]]
+
+        # Every transcript line of the log, in order, once: those before, during and after the restart.
+        on_page, _ = await eventually(shown_and_logged, lambda r: r[0] == r[1], within=20)
+        assert set(meanwhile) <= set(on_page), (meanwhile, on_page)
+        timeline = await shown_seqs(page, "timeline")
+        assert timeline == list(range(1, len(timeline) + 1)), f"timeline seqs {timeline}"
+        # The live list was read again: the row is current, not stale.
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#view-live")).to_be_visible()
+        await expect(row).not_to_have_class(STALE)
+        await expect(page.locator("#live-stale")).to_be_hidden()
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n--- restartable edge log ---\n{edge.tail()}") from failure
+    finally:
+        if live is not None:
+            await tenant.client.post("/override/end", json={"callSid": live.call.sid})
+        edge.stop()

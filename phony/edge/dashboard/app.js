@@ -5,6 +5,7 @@
 import { AuthenticationError, PermissionDeniedError, PhonyClient } from '/sdk/js/index.js';
 import { AgentsView } from './agents.js';
 import { CallView } from './call.js';
+import { Connection } from './conn.js';
 import { HistoryView } from './history.js';
 import { LiveView } from './live.js';
 import { $, errorText } from './ui.js';
@@ -18,6 +19,8 @@ class Dashboard {
     /** @type {PhonyClient | null} */ this.client = null;
     this.key = '';
     this.views = {};
+    /** The header's indicator of the event streams (the live calls', the open call's). */
+    this.conn = new Connection();
   }
 
   start() {
@@ -46,8 +49,8 @@ class Dashboard {
       /** @type {HTMLInputElement} */ ($('api-key')).value = '';
       const onAuthLost = (error) => this.authLost(error);
       this.views = {
-        live: new LiveView(client, onAuthLost),
-        call: new CallView(client, key, onAuthLost),
+        live: new LiveView(client, this.conn, onAuthLost),
+        call: new CallView(client, key, this.conn, onAuthLost),
         history: new HistoryView(client),
         agents: new AgentsView(client),
       };
@@ -92,6 +95,7 @@ class Dashboard {
     this.views = {};
     this.client = null;
     this.key = '';
+    this.conn.clear();
   }
 
   /** @param {string} message */
@@ -100,7 +104,6 @@ class Dashboard {
     $('nav').hidden = true;
     $('signout').hidden = true;
     $('who').textContent = '';
-    $('conn').textContent = '';
     $('signin').hidden = false;
     $('signin-error').textContent = message;
     $('api-key').focus();

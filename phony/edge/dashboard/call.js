@@ -1,7 +1,9 @@
 // One call: its live transcript and event timeline (from the call's whole log, then live), what
-// waits for the supervisor, the controls, a per-turn latency chart and the audio players.
+// waits for the supervisor, the controls, a per-turn latency chart and the audio players. While its
+// event stream reconnects the call is marked stale; the stream resumes after the last event shown
+// (since=), and one the SDK gave up on is opened again from there, so no event is missed or shown twice.
 
-import { AuthenticationError, NotFoundError } from '/sdk/js/index.js';
+import { AuthenticationError, ConnectionError, NotFoundError, RateLimitedError } from '/sdk/js/index.js';
 import { latencyChart } from './latency.js';
 import { $, clock, el, errorText, withToken } from './ui.js';
 
@@ -26,14 +28,29 @@ function summary(event) {
   }
 }
 
+/** A stream that stopped on one of these may do better when opened again (others are refusals). */
+const PASSING = [ConnectionError, RateLimitedError];
+const passing = (error) => PASSING.some((kind) => error instanceof kind);
+/** Wait before opening again a stream the SDK gave up on (the server away for long). */
+const RETRY_MS = 2000;
+const STREAM = 'this call';
+
 export class CallView {
-  /** @param {import('/sdk/js/index.js').PhonyClient} client @param {string} key @param {(e: unknown) => void} onAuthLost */
-  constructor(client, key, onAuthLost) {
+  /**
+   * @param {import('/sdk/js/index.js').PhonyClient} client
+   * @param {string} key
+   * @param {import('./conn.js').Connection} conn
+   * @param {(e: unknown) => void} onAuthLost
+   */
+  constructor(client, key, conn, onAuthLost) {
     this.client = client;
     this.key = key;
+    this.conn = conn;
     this.onAuthLost = onAuthLost;
     this.sid = null;
     this.unsubscribe = null;
+    /** Which subscription is current: callbacks of an older one are ignored. */
+    this.generation = 0;
     this.wire();
   }
 
@@ -72,48 +89,112 @@ export class CallView {
     this.close();
     this.sid = sid;
     this.events = [];
+    /** seq of the last event shown: a stream opened again starts after it. */
+    this.lastSeq = 0;
     this.held = new Map();
     this.question = null;
     this.ended = false;
+    this.stale = false;
+    this.status = { text: '…', kind: '' };
     $('call-sid').textContent = sid;
     $('call-error').textContent = '';
     $('call-parties').textContent = '';
+    $('call-live').textContent = '';
     for (const id of ['transcript', 'timeline', 'held', 'latency']) $(id).replaceChildren();
     $('recording-box').replaceChildren(el('p', { class: 'empty' }, 'Available once the call has ended.'));
-    this.setStatus('…', '');
+    for (const control of $('controls').querySelectorAll('input, button')) control.toggleAttribute('disabled', false);
+    this.renderStatus();
+    this.readStatus(sid);
+    this.follow(sid);
+    this.renderWaiting();
+  }
+
+  /** The call's status as the calls list has it, until its events (which are newer) say. @param {string} sid */
+  readStatus(sid) {
     this.client.calls.get(sid).then((call) => {
       if (this.sid !== sid) return;
       $('call-parties').textContent = `${call.from} → ${call.to}`;
-      if (!this.ended) this.setStatus(call.status, call.status === 'in-progress' ? 'live' : '');
+      if (!this.events.length) this.setStatus(call.status, call.status === 'in-progress' ? 'live' : '');
     }).catch(() => {}); // a call just started may not be projected yet: its events tell the rest
-    const unsubscribe = this.client.events.subscribe(sid, (event) => this.onEvent(event), {
-      since: 0,
+  }
+
+  /** Follow the call's events after the last one shown. @param {string} sid */
+  follow(sid) {
+    const generation = ++this.generation;
+    const current = () => this.sid === sid && this.generation === generation;
+    const unsubscribe = this.client.events.subscribe(sid, (event) => { if (current()) this.onEvent(event); }, {
+      since: this.lastSeq,
+      onState: (change) => { if (current()) this.onState(sid, change); },
       onError: (error) => {
-        if (this.sid !== sid) return;
+        if (!current()) return;
+        if (passing(error)) return; // the connection's troubles: onState shows them, and tries again
         $('call-error').textContent = error instanceof NotFoundError ? `No such call: ${error.message}` : errorText(error);
         if (error instanceof AuthenticationError) this.onAuthLost(error);
       },
     });
     this.unsubscribe = unsubscribe;
-    unsubscribe.done.then((end) => {
-      if (this.sid === sid && end.reason === 'error' && !this.ended) $('call-live').textContent = 'not live: events stopped';
-    });
-    this.renderWaiting();
+  }
+
+  /** @param {string} sid @param {import('/sdk/js/index.js').ConnectionState} change */
+  onState(sid, change) {
+    if (change.state === 'connecting') {
+      this.conn.set(STREAM, 'connecting');
+    } else if (change.state === 'open') {
+      this.conn.set(STREAM, 'live');
+      // Resumed after the last event shown (since=): what happened meanwhile comes first.
+      if (this.stale) {
+        this.stale = false;
+        $('call-live').textContent = '';
+        this.renderStatus();
+      }
+    } else if (change.state === 'reconnecting') {
+      this.conn.set(STREAM, 'reconnecting', `attempt ${change.attempt}: ${change.error.message}`);
+      this.markStale('not current: reconnecting…');
+    } else if (change.reason !== 'error' || !passing(change.error)) {
+      this.conn.drop(STREAM); // ended, or refused for good (the error says why)
+      if (change.reason === 'error' && !this.ended) $('call-live').textContent = 'not live: events stopped';
+    } else {
+      // The SDK gave up (the server away for long): open it again from the last event shown.
+      this.conn.set(STREAM, 'offline', errorText(change.error));
+      this.markStale('not current: offline, trying again…');
+      this.retry = setTimeout(() => { if (this.sid === sid) this.follow(sid); }, RETRY_MS);
+    }
+  }
+
+  /** @param {string} why */
+  markStale(why) {
+    if (this.ended) return;
+    this.stale = true;
+    $('call-live').textContent = why;
+    this.renderStatus();
   }
 
   close() {
+    this.generation += 1;
+    clearTimeout(this.retry);
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.sid = null;
+    this.conn.drop(STREAM);
   }
 
   setStatus(text, kind) {
+    this.status = { text, kind };
+    this.renderStatus();
+  }
+
+  renderStatus() {
     const badge = $('call-status');
+    const { text, kind } = this.status;
     badge.textContent = text;
-    badge.className = `badge ${kind}`;
+    badge.className = `badge ${this.stale ? 'stale' : kind}`;
+    if (this.stale) badge.title = 'not current: the call\'s events are reconnecting';
+    else badge.removeAttribute('title');
   }
 
   onEvent(event) {
+    if (event.seq <= this.lastSeq) return; // shown already (a stream opened again overlaps none, but be sure)
+    this.lastSeq = event.seq;
     const d = event.data ?? {};
     this.events.push(event);
     $('timeline').append(el('li', { dataset: { type: event.type, seq: event.seq } },
@@ -168,6 +249,7 @@ export class CallView {
 
   onEnded(d) {
     this.ended = true;
+    this.stale = false;
     this.held.clear();
     this.question = null;
     this.renderWaiting();

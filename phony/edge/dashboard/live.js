@@ -1,5 +1,7 @@
 // Live calls: the tenant's calls still on the line, from the calls list, then kept current by the
 // tenant-wide event stream (call.started adds a row before the projection has it; call.ended drops it).
+// While that stream is reconnecting the rows are marked stale (a call may have ended meanwhile); each
+// time it opens the list is read again, since a tenant stream cannot resume where it dropped.
 
 import { AuthenticationError, PermissionDeniedError } from '/sdk/js/index.js';
 import { $, clickableRow, clock, el, errorText } from './ui.js';
@@ -11,9 +13,14 @@ const RETRY_MS = 2000;
 const PROJECTION_GRACE_MS = 15_000;
 
 export class LiveView {
-  /** @param {import('/sdk/js/index.js').PhonyClient} client @param {(e: unknown) => void} onAuthLost */
-  constructor(client, onAuthLost) {
+  /**
+   * @param {import('/sdk/js/index.js').PhonyClient} client
+   * @param {import('./conn.js').Connection} conn
+   * @param {(e: unknown) => void} onAuthLost
+   */
+  constructor(client, conn, onAuthLost) {
     this.client = client;
+    this.conn = conn;
     this.onAuthLost = onAuthLost;
     /** @type {Map<string, {callSid: string, from: string, to: string, agentId: string | null, status: string, startedAt: string, waiting: number}>} */
     this.calls = new Map();
@@ -23,6 +30,10 @@ export class LiveView {
     this.agents = new Map();
     /** When each call.started arrived: the calls list may not show such a call yet. */
     this.seenAt = new Map();
+    /** The stream is open now (not reconnecting): a list read now makes the rows current again. */
+    this.streamOpen = false;
+    /** What the rows show may be behind: the stream dropped and the list has not been read since. */
+    this.stale = false;
   }
 
   start() {
@@ -36,19 +47,40 @@ export class LiveView {
     clearTimeout(this.retry);
   }
 
-  /** Subscribe first, then list: a call that starts in between is seen by one or the other. */
+  /** Subscribe first, then list once the stream is open: a call that starts in between is seen by one or the other. */
   subscribe() {
     const unsubscribe = this.client.events.subscribe(null, (event) => this.onEvent(event), {
       onError: (error) => this.lost(error),
+      onState: (change) => { if (!this.stopped) this.onState(change); },
     });
     this.unsubscribe = unsubscribe;
-    this.setConn('live', false);
-    this.reload();
     unsubscribe.done.then((end) => {
       if (this.stopped || end.reason === 'unsubscribed') return;
-      this.setConn(`live updates lost (${errorText(end.error ?? end.reason)}): reconnecting…`, true);
+      this.conn.set('live calls', 'offline', `live updates lost (${errorText(end.error ?? end.reason)}); trying again`);
       this.retry = setTimeout(() => this.subscribe(), RETRY_MS);
     });
+  }
+
+  /** @param {import('/sdk/js/index.js').ConnectionState} change */
+  onState(change) {
+    this.streamOpen = change.state === 'open';
+    if (change.state === 'open') {
+      this.conn.set('live calls', 'live');
+      this.reload();
+    } else if (change.state === 'connecting') {
+      this.conn.set('live calls', 'connecting');
+    } else if (change.state === 'reconnecting') {
+      this.conn.set('live calls', 'reconnecting', `attempt ${change.attempt}: ${change.error.message}`);
+      this.markStale();
+    } else if (change.state === 'closed' && change.error) {
+      this.markStale();
+    }
+  }
+
+  markStale() {
+    if (this.stale) return;
+    this.stale = true;
+    this.render();
   }
 
   lost(error) {
@@ -56,12 +88,6 @@ export class LiveView {
       this.stopped = true;
       this.onAuthLost(error);
     }
-  }
-
-  setConn(text, bad) {
-    const conn = $('conn');
-    conn.textContent = text === 'live' ? '● live' : text;
-    conn.classList.toggle('bad', bad);
   }
 
   async reload() {
@@ -83,9 +109,13 @@ export class LiveView {
       // A call the list shows as ended (or no longer shows) while this tab was away is gone.
       const settled = Date.now() - PROJECTION_GRACE_MS;
       for (const sid of [...this.calls.keys()]) if (!open.has(sid) && (this.seenAt.get(sid) ?? 0) < settled) this.calls.delete(sid);
+      $('live-error').textContent = '';
+      if (this.streamOpen) this.stale = false;
       this.render();
     } catch (error) {
-      this.setConn(`cannot list calls: ${errorText(error)}`, true);
+      if (this.stopped) return;
+      $('live-error').textContent = `cannot list calls: ${errorText(error)}`;
+      this.markStale();
     }
   }
 
@@ -115,16 +145,20 @@ export class LiveView {
   render() {
     const rows = $('live-rows');
     const calls = [...this.calls.values()].sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt)));
+    const status = (c) => (this.stale ? el('span', { class: 'stale-status', title: 'not current: live updates are reconnecting' }, `${c.status}?`) : c.status);
     rows.replaceChildren(...calls.map((c) => {
       const row = clickableRow(
-        [el('code', {}, c.callSid), c.from, c.to, this.agents.get(c.agentId) ?? c.agentId ?? '', c.status, clock(c.startedAt),
+        [el('code', {}, c.callSid), c.from, c.to, this.agents.get(c.agentId) ?? c.agentId ?? '', status(c), clock(c.startedAt),
           c.waiting ? el('strong', { class: 'badge' }, `${c.waiting} waiting`) : ''],
         () => { location.hash = `#/calls/${encodeURIComponent(c.callSid)}`; },
       );
       row.dataset.callSid = c.callSid;
+      if (this.stale) row.classList.add('stale');
       return row;
     }));
     $('live-count').textContent = `(${calls.length})`;
     $('live-empty').hidden = calls.length > 0;
+    $('live-stale').hidden = !this.stale;
+    $('live-table').classList.toggle('stale', this.stale);
   }
 }

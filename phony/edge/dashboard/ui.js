@@ -25,7 +25,7 @@ export function el(tag, attrs = {}, ...children) {
 export function errorText(error) {
   if (error && typeof error === 'object' && 'status' in error) {
     const status = error.status ? `${error.status} ` : '';
-    const code = error.code ? `${error.code}: ` : '';
+    const code = error.code && error.code !== 'ERROR' ? `${error.code}: ` : ''; // ERROR: the SDK's, no server code
     const field = error.details?.field ? `${error.details.field}: ` : '';
     return `${status}${code}${field}${error.message}`;
   }
