@@ -188,6 +188,19 @@ async def test_an_ended_call_is_in_history_with_a_playable_recording(
     await page.select_option("#f-status", "completed")
     row = page.locator(f'#history-rows tr[data-call-sid="{live.call.sid}"]')
     await expect(row).to_contain_text("supervisor_ended")
+    # Days as the browser has them: the call is on its own day, not among the next day's.
+    created = (await tenant.client.get(f"/calls/{live.call.sid}")).json()["created_at"]
+    day, next_day = await page.evaluate(
+        "at => [0, 1].map(d => new Date(new Date(at).getTime() + d * 86400000).toLocaleDateString('sv'))",
+        created,
+    )  # YYYY-MM-DD
+    await page.fill("#f-from", next_day)
+    await page.dispatch_event("#f-from", "change")
+    await expect(page.locator("#history-total")).to_have_text("no calls")
+    await page.fill("#f-from", day)
+    await page.fill("#f-to", day)
+    await page.dispatch_event("#f-to", "change")
+    await expect(row).to_contain_text("supervisor_ended")
     await row.click()
     recording = page.locator("#recording")
     await expect(recording).to_have_attribute("src", re.compile(r"/recording\?token="))

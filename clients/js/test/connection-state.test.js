@@ -188,6 +188,10 @@ test('an onState that throws is reported to onError; the subscription goes on', 
   const end = await unsubscribe.done;
   assert.equal(end.reason, 'ended');
   assert.equal(seen.events.at(-1).type, 'call.ended');
-  assert.deepEqual(seen.errors.map((e) => e.message), ['a broken indicator']);
-  assert.deepEqual(seen.names, ['connecting', 'open', 'closed'], seen.told);
+  // One error per `open` told: a loaded machine may drop and reopen the socket on its own.
+  const opens = seen.names.filter((name) => name === 'open').length;
+  assert.ok(opens >= 1, seen.told);
+  assert.deepEqual(seen.errors.map((e) => e.message), Array(opens).fill('a broken indicator'), seen.told);
+  assert.equal(seen.names[0], 'connecting', seen.told);
+  assert.equal(seen.names.at(-1), 'closed', seen.told);
 });

@@ -1,8 +1,20 @@
-// Call history: the tenant's calls, newest first, filtered by status and agent, a page at a time.
+// Call history: the tenant's calls, newest first, filtered by status, agent and the days they were
+// made (the browser's days), a page at a time.
 
 import { $, clickableRow, dateTime, duration, el, errorText } from './ui.js';
 
 const PAGE = 25;
+
+/**
+ * The browser's midnight `days` after a date input's day (`To` is inclusive: its next midnight).
+ * @param {string} value `YYYY-MM-DD`, or '' for none
+ * @param {number} days
+ * @returns {Date | null}
+ */
+function dayStart(value, days) {
+  const [y, m, d] = value.split('-').map(Number);
+  return value ? new Date(y, m - 1, d + days) : null;
+}
 
 export class HistoryView {
   /** @param {import('/sdk/js/index.js').PhonyClient} client */
@@ -14,6 +26,8 @@ export class HistoryView {
     $('history-filters').onsubmit = (e) => { e.preventDefault(); this.offset = 0; this.load(); };
     $('f-status').onchange = () => { this.offset = 0; this.load(); };
     $('f-agent').onchange = () => { this.offset = 0; this.load(); };
+    $('f-from').onchange = () => { this.offset = 0; this.load(); };
+    $('f-to').onchange = () => { this.offset = 0; this.load(); };
     $('history-prev').onclick = () => { this.offset = Math.max(0, this.offset - PAGE); this.load(); };
     $('history-next').onclick = () => { if (this.offset + PAGE < this.total) { this.offset += PAGE; this.load(); } };
   }
@@ -40,10 +54,13 @@ export class HistoryView {
   async load() {
     const status = /** @type {HTMLSelectElement} */ ($('f-status')).value;
     const agentId = /** @type {HTMLSelectElement} */ ($('f-agent')).value;
+    const from = dayStart(/** @type {HTMLInputElement} */ ($('f-from')).value, 0);
+    const to = dayStart(/** @type {HTMLInputElement} */ ($('f-to')).value, 1);
     $('history-error').textContent = '';
     try {
       const page = await this.client.calls.list({
         limit: PAGE, offset: this.offset, ...(status ? { status } : {}), ...(agentId ? { agentId } : {}),
+        ...(from ? { createdSince: from } : {}), ...(to ? { createdBefore: to } : {}),
       });
       this.total = page.total;
       $('history-rows').replaceChildren(...page.calls.map((c) => {
