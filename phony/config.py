@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     redis_max_connections: int = Field(500, ge=10)
     # Faults: how fast a dead worker is noticed, how long a write may wait for a broker that is down.
     worker_session_timeout_ms: int = Field(3000, ge=1000, le=300_000)
+    # A call taken over asks Twilio how it stands this long after (a status callback sent while the
+    # whole server was down is never heard again).
+    status_check_s: float = Field(5.0, ge=0, le=600)
     worker_heartbeat_ms: int = Field(500, ge=100, le=60_000)
     kafka_write_timeout_s: float = Field(5.0, gt=0, le=120)
     playback_retry_s: float = Field(15.0, ge=0, le=300)

@@ -63,6 +63,7 @@ from phony.workers.calls.decision import HOLD_LINE, Context, Decision
 from phony.workers.calls.effects import (
     AddItem,
     After,
+    AskStatus,
     CancelResponse,
     CloseSession,
     CreateResponse,
@@ -1349,17 +1350,29 @@ def message(role: str, kind: str, text: str) -> dict[str, Any]:
     return {"type": "message", "role": role, "content": [{"type": kind, "text": text}]}
 
 
+# A call taken over asks Twilio how it stands (PHONY_STATUS_CHECK_S after), whatever else it does.
+ASKED = AskStatus(5.0)
+
 RESTORES = params(
     Case(
         "live_call_with_media_reopens_the_session",
         given=[*live(), *CONVERSATION],
         when=Restore(),
-        effects=[OpenSession],
+        effects=[ASKED, OpenSession],
     ),
     Case(
-        "call_not_streaming_yet_waits_for_its_stream",
+        "call_not_streaming_yet_waits_for_its_stream_and_asks_twilio_how_it_stands",
         given=[started()],
         when=Restore(),
+        effects=[ASKED],
+    ),
+    Case(
+        "a_hang_up_twilio_reports_when_asked_ends_the_restored_call",
+        given=[*live()],
+        before=[Restore()],
+        when=command(UpdateCallStatus, status="completed", duration=42.0),
+        events=[ended("caller_hangup", duration=42.0)],
+        effects=[CloseSession()],
     ),
     Case(
         "ended_call_is_not_restored",
@@ -1377,19 +1390,19 @@ RESTORES = params(
         "accepted_transfer_not_carried_out_is_carried_out",
         given=[*live(), executed("transfer", ALLOWED, "marker")],
         when=Restore(),
-        effects=[OpenSession, Transfer(ALLOWED, "ai")],
+        effects=[ASKED, OpenSession, Transfer(ALLOWED, "ai")],
     ),
     Case(
         "accepted_press_not_carried_out_is_carried_out",
         given=[*live(), executed("press", "2", "tool")],
         when=Restore(),
-        effects=[OpenSession, PlayDigits("2", "ai", PARAMETERS)],
+        effects=[ASKED, OpenSession, PlayDigits("2", "ai", PARAMETERS)],
     ),
     Case(
         "transfer_twilio_took_is_not_carried_out_again",
         given=[*live(), executed("transfer", ALLOWED, "tool"), CallTransferred(target=ALLOWED, by="ai")],
         when=Restore(),
-        effects=[OpenSession],
+        effects=[ASKED, OpenSession],
     ),
     Case(
         "press_twilio_refused_is_not_tried_again",
@@ -1399,19 +1412,19 @@ RESTORES = params(
             ErrorOccurred(error_type="telephony", message="no", code="TELEPHONY_ERROR"),
         ],
         when=Restore(),
-        effects=[OpenSession],
+        effects=[ASKED, OpenSession],
     ),
     Case(
         "press_twilio_took_is_not_carried_out_again",
         given=[*live(), executed("press", "2", "tool"), DtmfSent(digits="2", by="ai")],
         when=Restore(),
-        effects=[OpenSession],
+        effects=[ASKED, OpenSession],
     ),
     Case(
         "refused_command_is_not_carried_out",
         given=[*live(), executed("transfer", FORBIDDEN, "tool", accepted=False, reason=TRANSFER_REFUSED)],
         when=Restore(),
-        effects=[OpenSession],
+        effects=[ASKED, OpenSession],
     ),
     Case(
         "stop_of_the_stream_after_a_restored_transfer_does_nothing",
@@ -1441,7 +1454,7 @@ def _opened(decision: Decision) -> OpenSession:
 
 def test_restore_opens_the_session_with_the_conversation_so_far_and_answers_the_callers_last_turn() -> None:
     _, decision = run_test(
-        Case("restore", given=[*live(), *CONVERSATION], when=Restore(), effects=[OpenSession])
+        Case("restore", given=[*live(), *CONVERSATION], when=Restore(), effects=[ASKED, OpenSession])
     )
     opened = _opened(decision)
     assert list(opened.items) == [
@@ -1461,7 +1474,7 @@ def test_restore_after_the_ai_answered_waits_for_the_caller() -> None:
             "restore",
             given=[*live(), *CONVERSATION, said("r2", "Sure.")],
             when=Restore(),
-            effects=[OpenSession],
+            effects=[ASKED, OpenSession],
         )
     )
     assert _opened(decision).then == ()
@@ -1475,7 +1488,7 @@ def test_restore_with_a_clarification_open_keeps_the_models_replies_paused() -> 
         ClarificationRequested(question=ASK, call_id="call_1"),
         CONVERSATION[-1],
     ]
-    _, decision = run_test(Case("restore", given=given, when=Restore(), effects=[OpenSession]))
+    _, decision = run_test(Case("restore", given=given, when=Restore(), effects=[ASKED, OpenSession]))
     opened = _opened(decision)
     assert opened.then == ()  # the caller's turn waits for the supervisor's answer
     detection = opened.session["audio"]["input"]["turn_detection"]
@@ -1682,5 +1695,5 @@ def test_a_long_call_keeps_only_its_last_replies_and_none_of_their_audio() -> No
 
 
 def test_restore_of_a_call_cut_off_in_its_greeting_greets_again() -> None:
-    _, decision = run_test(Case("restore", given=live(), when=Restore(), effects=[OpenSession]))
+    _, decision = run_test(Case("restore", given=live(), when=Restore(), effects=[ASKED, OpenSession]))
     assert _opened(decision).then == (CreateResponse(verbatim(AGENT.greeting_message or "")),)

@@ -4,6 +4,8 @@ outlive the processes handling them (read-your-writes timeout, worker restart)."
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import time
 import uuid
@@ -15,6 +17,9 @@ import pytest
 
 from phony.config import Settings
 from phony.events.log import read_log
+from phony.sim.twilio import TwilioSim
+from tests.calls import ring, wait_for_event
+from tests.conftest import new_tenant
 from tests.support import (
     ADMIN_KEY,
     PhonyProcess,
@@ -23,6 +28,7 @@ from tests.support import (
     TenantHandle,
     eventually,
     free_port,
+    namespace_settings,
     phony_env,
 )
 
@@ -150,3 +156,35 @@ async def test_restarted_worker_continues_each_aggregate_from_the_log(
     settings = Settings(_env_file=None, kafka_bootstrap=servers.kafka, topic_prefix=space, partitions=4)
     seqs = [(e.event.type, e.event.seq) async for e in read_log(settings, aggregate_id=tenant["id"])]
     assert seqs == [("tenant.created", 1), ("tenant.updated", 2), ("tenant.updated", 3)]
+
+
+async def test_a_call_twilio_hung_up_while_the_whole_server_was_down_ends_when_it_is_back(
+    servers: Servers, sims: SimEnv, log_dir: Path, processes: list[PhonyProcess], twilio_sim: TwilioSim
+) -> None:
+    """Everything in one process (``serve``) killed mid-call: the call's media stream goes with it,
+    Twilio hangs up and its status callback finds no one. Started again, the worker restores the call,
+    asks Twilio how it stands and ends it: no call stays live for ever, no model session is kept open."""
+    space = f"t{uuid.uuid4().hex[:10]}"
+    env = {**phony_env(servers, space, sims), "PHONY_STATUS_CHECK_S": "1"}
+    settings = namespace_settings(servers, space, partitions=4)
+    first = await start(processes, log_dir, "serve", env)
+    admin = httpx.AsyncClient(base_url=first.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    async with admin:
+        tenant = await new_tenant(admin)
+    async with tenant.client:
+        live = await ring(tenant, twilio_sim, first, "hold", settings)
+        assert first.proc is not None
+        os.kill(first.proc.pid, signal.SIGKILL)  # by PID; bounded: waited for below
+        first.proc.wait(10)
+        await asyncio.wait_for(live.call.status_reached("completed").wait(), 30)
+        assert not [d for d in live.call.callbacks if d.status_code == 200], "a status callback was heard"
+        again = PhonyProcess("serve", env, port=first.port)
+        again.start(log_dir)
+        processes.append(again)
+        await again.ready()
+        events = await wait_for_event(settings, live.call.sid, "call.ended")
+        ended = [e for e in events if e.type == "call.ended"]
+        assert [e.data["reason"] for e in ended] == ["caller_hangup"]
+        call = (await tenant.client.get(f"/calls/{live.call.sid}")).json()
+        assert (call["status"], call["end_reason"]) == ("completed", "caller_hangup")
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))

@@ -54,6 +54,7 @@ from phony.workers.calls.decision import (
 )
 from phony.workers.calls.effects import (
     AddItem,
+    AskStatus,
     CloseSession,
     CreateResponse,
     Effect,
@@ -339,13 +340,14 @@ def _telephony_done(state: CallState, session: SessionView, ctx: Context, done: 
 
 def _restore(state: CallState, session: SessionView, ctx: Context) -> Decision:
     """Going on with a call another worker owned: reopen its model session with the conversation so
-    far, and carry out what the old owner had accepted but not done."""
+    far, carry out what the old owner had accepted but not done, and ask Twilio how the call stands."""
     if not state.live:
         return Decision()
     pending = state.pending
     if pending is not None and pending.command == "end_call":
         return end(state, session, ctx, "ai_ended", hang_up=True)  # the AI had said goodbye
-    decision = Decision()
+    # Twilio may have hung up while no Phony could hear it (the whole server down): ask it.
+    decision = Decision([], [AskStatus(ctx.settings.status_check_s)])
     if state.media_started and state.agent is not None:
         decision.add(open_session(state, session, ctx, restore=True))
     if pending is None or pending.argument is None:

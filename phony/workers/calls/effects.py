@@ -98,6 +98,16 @@ class PlayDigits:
 
 
 @dataclass(frozen=True, slots=True)
+class AskStatus:
+    """Ask Twilio how the call stands after ``seconds``; comes back as the ``UpdateCallStatus`` its
+    status callback would have been. A callback Twilio sent while no Phony could take it (the whole
+    server down: the call's media stream went with it, and Twilio hung up) is otherwise never heard,
+    and the call would stay live for ever."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class SaveAudio:
     """Store a reply's audio (the call's recording and the reply's ``audio_url``)."""
 
@@ -114,4 +124,15 @@ class After:
     then: Any  # a CallInput (kept loose here to avoid a cycle with inputs)
 
 
-Effect = OpenSession | CloseSession | ModelEffect | Play | HangUp | Transfer | PlayDigits | SaveAudio | After
+Effect = (
+    OpenSession
+    | CloseSession
+    | ModelEffect
+    | Play
+    | HangUp
+    | Transfer
+    | PlayDigits
+    | AskStatus
+    | SaveAudio
+    | After
+)

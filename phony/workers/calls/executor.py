@@ -21,12 +21,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from redis.exceptions import RedisError
 
 from phony import recordings
+from phony.commands.calls import UpdateCallStatus
 from phony.commands.playback import PlaybackMessage
 from phony.config import Settings
 from phony.metrics import Metrics
 from phony.workers.calls.effects import (
     AddItem,
     After,
+    AskStatus,
     CancelResponse,
     CloseSession,
     CreateResponse,
@@ -190,6 +192,8 @@ class CallExecutor:
                 self.spawn(self._transfer(effect), "transfer")
             case PlayDigits():
                 self.spawn(self._digits(effect), "digits")
+            case AskStatus():
+                self.spawn(self._ask_status(effect), "timer-status")
             case SaveAudio():
                 segment = recordings.ai_segment(
                     self.sid, self.tenant_id, effect.response_id, effect.start_ms, effect.audio
@@ -219,6 +223,19 @@ class CallExecutor:
             self._post(TelephonyFailed("digits", effect.digits, str(exc), effect.command_id))
             return
         self._post(TelephonyDone("digits", effect.digits, effect.by, effect.command_id))
+
+    async def _ask_status(self, effect: AskStatus) -> None:
+        await asyncio.sleep(effect.seconds)
+        try:
+            status, duration = await self._deps.telephony.status(self.sid)
+        except TelephonyError as exc:  # Twilio away: its own status callback is the one left
+            log.warning("call %s: cannot ask Twilio how it stands: %s", self.sid, exc)
+            return
+        self._post(
+            UpdateCallStatus(
+                tenant_id=self.tenant_id, aggregate_id=self.sid, status=status, duration=duration
+            )
+        )
 
     async def _after(self, effect: After) -> None:
         await asyncio.sleep(effect.seconds)

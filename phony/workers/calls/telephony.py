@@ -61,6 +61,15 @@ class Telephony:
             status_callback_method="POST",
         )
 
+    async def status(self, call_sid: str) -> tuple[str, float | None]:
+        """How the call stands at Twilio: its status and, once it has ended, its duration."""
+        try:
+            call = await self._client.calls(call_sid).fetch_async()
+        except (TwilioException, ClientError, TimeoutError) as exc:
+            raise TelephonyError(str(exc)) from exc
+        duration = float(call.duration) if call.duration not in (None, "") else None
+        return str(call.status), duration
+
     async def hang_up(self, call_sid: str) -> None:
         await _update(self._client.calls(call_sid).update_async(status="completed"))
 
