@@ -15,6 +15,7 @@ import pytest
 from phony.config import Settings
 from phony.sim.realtime import RealtimeSim
 from phony.sim.twilio import TwilioSim
+from tests.js_sdk import install_js_sdk
 from tests.support import (
     ADMIN_KEY,
     ROOT,
@@ -113,6 +114,12 @@ async def phony(servers: Servers, namespace: str, log_dir: Path, sims: SimEnv) -
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+async def js_sdk() -> None:
+    """The JavaScript SDK's dependencies, installed once (``npm ci``) for every test that runs it."""
+    await install_js_sdk()
 
 
 @pytest.fixture(scope="session")
