@@ -100,9 +100,9 @@ class PlayDigits:
 @dataclass(frozen=True, slots=True)
 class AskStatus:
     """Ask Twilio how the call stands after ``seconds``; comes back as the ``UpdateCallStatus`` its
-    status callback would have been. A callback Twilio sent while no Phony could take it (the whole
-    server down: the call's media stream went with it, and Twilio hung up) is otherwise never heard,
-    and the call would stay live for ever."""
+    status callback would have been (``failed`` for a call Twilio does not know). A callback Twilio
+    sent while no Phony could take it (the whole server down: the call's media stream went with it,
+    and Twilio hung up) is otherwise never heard, and the call would stay live for ever."""
 
     seconds: float
 

@@ -44,7 +44,7 @@ from phony.workers.calls.effects import (
 )
 from phony.workers.calls.inputs import CallInput, TelephonyDone, TelephonyFailed
 from phony.workers.calls.model_session import ModelSession
-from phony.workers.calls.telephony import Telephony, TelephonyError
+from phony.workers.calls.telephony import CallUnknown, Telephony, TelephonyError
 from phony.workers.playback import Fenced, PlaybackSender
 
 log = logging.getLogger(__name__)
@@ -228,6 +228,9 @@ class CallExecutor:
         await asyncio.sleep(effect.seconds)
         try:
             status, duration = await self._deps.telephony.status(self.sid)
+        except CallUnknown:  # e.g. a simulated Twilio that died with the server: nothing is live there
+            log.info("call %s: Twilio has no such call; it has ended", self.sid)
+            status, duration = "failed", None
         except TelephonyError as exc:  # Twilio away: its own status callback is the one left
             log.warning("call %s: cannot ask Twilio how it stands: %s", self.sid, exc)
             return

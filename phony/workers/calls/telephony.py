@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import ClientError
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
@@ -21,6 +21,10 @@ STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 class TelephonyError(Exception):
     """Twilio refused a request on a live call, or could not be reached."""
+
+
+class CallUnknown(TelephonyError):
+    """Twilio has no such call (404): it is not live there, whatever Phony last heard."""
 
 
 async def _update(request: Awaitable[Any]) -> None:
@@ -65,6 +69,8 @@ class Telephony:
         """How the call stands at Twilio: its status and, once it has ended, its duration."""
         try:
             call = await self._client.calls(call_sid).fetch_async()
+        except TwilioRestException as exc:
+            raise (CallUnknown if exc.status == 404 else TelephonyError)(str(exc)) from exc
         except (TwilioException, ClientError, TimeoutError) as exc:
             raise TelephonyError(str(exc)) from exc
         duration = float(call.duration) if call.duration not in (None, "") else None
