@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from phony.edge.asgi import HttpMiddleware
 from phony.edge.errors import ApiError, error_response
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """ASGI middleware: checks ``Content-Length`` up front and counts streamed bodies (chunked, or
     longer than announced) as they are read."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
     def _too_large(self) -> ApiError:
         limit = self.max_bytes
         return ApiError(413, f"request body exceeds {limit} bytes", details={"limit": limit})
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 await self._refuse(self._too_large(), scope, receive, send)

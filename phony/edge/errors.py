@@ -16,9 +16,10 @@ from pydantic import BaseModel
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from phony.commands import CommandNotWritten, CommandRejected, CommandTimeout
+from phony.edge.asgi import HttpMiddleware
 from phony.edge.methods import allow_header
 
 log = logging.getLogger(__name__)
@@ -209,18 +210,12 @@ def _internal(exc: BaseException) -> JSONResponse:
     return error_response(500, "internal error")
 
 
-class CatchAll:
+class CatchAll(HttpMiddleware):
     """ASGI middleware: an unexpected failure answers 500 in the envelope and the connection stays
     open. (Starlette's own last resort re-raises after answering, and uvicorn then drops the
     keep-alive connection: one bad request would cost the client its other requests on it.)"""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

@@ -10,7 +10,9 @@ import time
 from typing import Any
 
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from phony.edge.asgi import HttpMiddleware
 
 UNMATCHED = "unmatched"
 
@@ -40,16 +42,10 @@ def _matching(routes: list[Any], scope: Scope) -> str | None:
     return None
 
 
-class HttpMetrics:
+class HttpMetrics(HttpMiddleware):
     """Times every HTTP request into the app's ``phony_http_request_duration_seconds``."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = [500]  # what a request that raised past every handler becomes
 

@@ -20,8 +20,9 @@ import math
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from phony.edge.asgi import HttpMiddleware
 from phony.edge.errors import ApiError, error_response
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -118,16 +119,10 @@ async def _read(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-class InputGuard:
+class InputGuard(HttpMiddleware):
     """ASGI middleware refusing what the module documentation lists (inside the body limit)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             check_path(scope.get("raw_path") or scope["path"].encode())
             check_query(scope["query_string"])
