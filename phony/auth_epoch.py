@@ -26,10 +26,12 @@ def epoch_key(settings: Settings) -> str:
 async def current(redis: Redis, settings: Settings) -> str:
     """The epoch now; one is set if there is none (a new deployment, a Redis that lost its data)."""
     key = epoch_key(settings)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.set(key, uuid.uuid4().hex, nx=True)
-        pipe.get(key)
-        _, value = await pipe.execute()
+    value = await redis.get(key)  # every request asks: a read, and the write only when there is none
+    if value is None:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.set(key, uuid.uuid4().hex, nx=True)
+            pipe.get(key)
+            _, value = await pipe.execute()
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
