@@ -108,8 +108,10 @@ async def apply(event: EventEnvelope, memory: SeqMemory, turns: KeyedLock | None
     applied = True
     try:
         if handler is not None:
-            serial = turns is not None and event.aggregate_type == "agent"
-            async with turns.hold(event.tenant_id) if turns and serial else contextlib.nullcontext():
+            turn: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
+            if turns is not None and event.aggregate_type == "agent":
+                turn = turns.hold(event.tenant_id)
+            async with turn:
                 await handler(event, payload_of(event))
     except DuplicateKeyError:
         applied = False  # the document this event creates exists: applied before
