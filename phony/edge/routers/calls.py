@@ -50,10 +50,10 @@ async def list_calls(
     agent_id: str | None = None,
     direction: Direction | None = None,
     created_since: Instant | None = Query(
-        None, description="Only calls created at or after this time (ISO 8601; UTC without an offset)"
+        None, description="Only calls created at or after this time (RFC 3339 with an offset, or a date)"
     ),
     created_before: Instant | None = Query(
-        None, description="Only calls created before this time (ISO 8601; UTC without an offset)"
+        None, description="Only calls created before this time (RFC 3339 with an offset, or a date)"
     ),
     limit: int = Query(10, ge=1, le=100),
     offset: Offset = 0,
