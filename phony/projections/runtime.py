@@ -3,7 +3,6 @@ committing a batch of events only after each of them is applied."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from phony import logs
 from phony.config import Settings
 from phony.events import decode
 from phony.events.log import Records, Topics, make_broker, raw_records
+from phony.in_order import each_in_order, grouped
 from phony.metrics import Metrics, broker_consumers, consumer_lag_sampler
 from phony.projections.projector import Projector
 
@@ -49,24 +49,13 @@ async def projector_runtime(settings: Settings, redis: Redis, metrics: Metrics) 
     )
     async def on_batch(batch: Any) -> None:  # Records (see raw_records)
         assert isinstance(batch, Records)
-        partitions: dict[int, list[ConsumerRecord[Any, Any]]] = {}
-        for record in batch.records:
-            partitions.setdefault(record.partition, []).append(record)
+        partitions = grouped(batch.records, lambda record: record.partition)
         try:
-            async with asyncio.TaskGroup() as group:
-                for records in partitions.values():
-                    group.create_task(in_order(records))
+            await each_in_order(partitions, project, settings.projector_concurrency)
         except BaseException:
             await batch.message.nack()
             raise
         await batch.message.ack()
-
-    turns = asyncio.Semaphore(settings.projector_concurrency)
-
-    async def in_order(records: list[ConsumerRecord[Any, Any]]) -> None:
-        async with turns:
-            for record in records:
-                await project(record)
 
     async def project(record: ConsumerRecord[Any, Any]) -> None:
         try:

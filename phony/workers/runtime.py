@@ -3,7 +3,6 @@ aggregates, committing each command only after its handler succeeded (at-least-o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from phony.commands.audio import AudioFrame
 from phony.commands.expiry import expired
 from phony.config import Settings
 from phony.events.log import Records, Topics, make_broker, raw_records
+from phony.in_order import each_in_order, grouped
 from phony.metrics import Metrics, broker_consumers, consumer_lag_sampler
 from phony.workers.admin import ADMIN_COMMANDS, AdminHandler
 from phony.workers.calls.actor import ActorDeps
@@ -166,7 +166,7 @@ async def worker_runtime(
         or thirty-two clients creating agents, must not wait on each other's broker writes. A decision
         reads only its own aggregate's state; what aggregates share (a phone number) is claimed in
         MongoDB under a unique ``_id``, so concurrent claims still give the number to one agent."""
-        per_aggregate: dict[str, list[AnyCommand]] = {}
+        commands: list[AnyCommand] = []
         for record in records:
             try:
                 command = decode_command(record.value)
@@ -178,21 +178,17 @@ async def worker_runtime(
                 # Its sender answered 503 (the broker took it too late): it must never be carried out.
                 log.warning("command %s appended after its deadline: not carried out", command.id)
                 continue
-            per_aggregate.setdefault(command.aggregate_id, []).append(command)
+            commands.append(command)
+        await each_in_order(grouped(commands, lambda c: c.aggregate_id), handle_command)
 
-        async def in_order(commands: list[AnyCommand]) -> None:
-            for command in commands:
-                call_sid = None if isinstance(command, ADMIN_COMMANDS) else command.aggregate_id
-                with logs.bound(command_id=command.id, tenant_id=command.tenant_id, call_sid=call_sid):
-                    log.debug("%s %s for %s", type(command).__name__, command.id, command.aggregate_id)
-                    if isinstance(command, ADMIN_COMMANDS):
-                        await admin.handle(command)
-                    else:
-                        await calls.handle(command)
-
-        async with asyncio.TaskGroup() as group:
-            for commands in per_aggregate.values():
-                group.create_task(in_order(commands))
+    async def handle_command(command: AnyCommand) -> None:
+        call_sid = None if isinstance(command, ADMIN_COMMANDS) else command.aggregate_id
+        with logs.bound(command_id=command.id, tenant_id=command.tenant_id, call_sid=call_sid):
+            log.debug("%s %s for %s", type(command).__name__, command.id, command.aggregate_id)
+            if isinstance(command, ADMIN_COMMANDS):
+                await admin.handle(command)
+            else:
+                await calls.handle(command)
 
     await broker.start()
     try:
