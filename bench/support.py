@@ -4,9 +4,14 @@ way of a load test."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
@@ -40,6 +45,37 @@ def serve_process(servers: Servers, namespace: str, **extra: str) -> PhonyProces
         PHONY_SIM_TWILIO_PORT=str(free_port()),
     )
     return PhonyProcess("serve", {**env, **extra})
+
+
+class FloorProcess:
+    """``bench/floor_app.py`` in a uvicorn of its own, on a free port, killed by PID when done."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(self.port)]
+            + ["--log-level", "warning", "--no-access-log"],
+            cwd=Path(__file__).resolve().parents[1],
+        )
+
+    async def ready(self, probe: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
+        """Wait until ``probe`` (a request to it) succeeds."""
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    await probe()
+                    return
+                except OSError:
+                    await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        self._process.kill()
+        self._process.wait(timeout=10)
+
+
+def floor_process() -> FloorProcess:
+    return FloorProcess()
 
 
 @dataclass(frozen=True)
