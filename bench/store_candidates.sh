@@ -206,8 +206,8 @@ start() {
       echo $! >"$d/server.pid"
       ;;
     secantus-py)
-      nohup nice -n 5 "$d/venv/bin/secantusd-py" --host 127.0.0.1 --port "$port" \
-        --storage-path "$d/data" --standalone --log-level WARNING >"$d/server.log" 2>&1 &
+      nohup nice -n 5 "$d/venv/bin/secantusd-py" --config "$top/scripts/secantusd.toml" --port "$port" \
+        --storage-path "$d/data" >"$d/server.log" 2>&1 &
       echo $! >"$d/server.pid"
       ;;
     mongo-java)

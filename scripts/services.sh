@@ -143,8 +143,8 @@ start_secantus() {
   install_secantus
   mkdir -p "$dir/secantus/data"
   log "starting SecantusDB on 127.0.0.1:$mongo_port"
-  nohup "$dir/secantus/venv/bin/secantusd-py" --host 127.0.0.1 --port "$mongo_port" \
-    --storage-path "$dir/secantus/data" --standalone --log-level WARNING >"$dir/logs/secantus.log" 2>&1 &
+  nohup "$dir/secantus/venv/bin/secantusd-py" --config "$top/scripts/secantusd.toml" --port "$mongo_port" \
+    --storage-path "$dir/secantus/data" >"$dir/logs/secantus.log" 2>&1 &
   echo $! >"$dir/run/secantus.pid"
 }
 

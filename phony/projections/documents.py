@@ -207,8 +207,10 @@ READ_MODELS: tuple[type[Document], ...] = (
 
 
 def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
-    """A client with short server-selection timeouts, so a dead MongoDB gives a quick 503."""
-    return AsyncMongoClient(settings.mongodb_url, serverSelectionTimeoutMS=3000, tz_aware=True)
+    """A client with short server-selection timeouts, so a dead MongoDB gives a quick 503, whose
+    writes are acknowledged once journaled (``j: true``): the projector commits its Kafka offsets on
+    the store's word, and a write a crash loses would never be made again."""
+    return AsyncMongoClient(settings.mongodb_url, serverSelectionTimeoutMS=3000, tz_aware=True, journal=True)
 
 
 async def init_read_models(client: AsyncMongoClient[dict[str, Any]], settings: Settings) -> None:
