@@ -4,7 +4,6 @@ way of a load test."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -19,7 +18,15 @@ from aiokafka.protocol.admin import DeleteGroupsRequest
 from redis.asyncio import Redis
 
 from phony.config import Settings
-from tests.support import ADMIN_KEY, PhonyProcess, Servers, drop_namespace, free_port, phony_env
+from tests.support import (
+    ADMIN_KEY,
+    PhonyProcess,
+    Servers,
+    drop_namespace,
+    eventually,
+    free_port,
+    phony_env,
+)
 
 BENCH_LIMITS = {"agents_per_minute": 100_000, "calls_per_minute": 100_000, "websockets": 10_000}
 
@@ -54,20 +61,24 @@ class FloorProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(self.port)]
-            + ["--log-level", "warning", "--no-access-log"],
+            [
+                *(sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(self.port)),
+                *("--log-level", "warning", "--no-access-log"),
+            ],
             cwd=Path(__file__).resolve().parents[1],
         )
 
-    async def ready(self, probe: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
+    async def ready(self, probe: Callable[[], Awaitable[None]]) -> None:
         """Wait until ``probe`` (a request to it) succeeds."""
-        async with asyncio.timeout(timeout):
-            while True:
-                try:
-                    await probe()
-                    return
-                except OSError:
-                    await asyncio.sleep(0.1)
+
+        async def answered() -> bool:
+            try:
+                await probe()
+            except OSError:
+                return False
+            return True
+
+        await eventually(answered, within=30, interval=0.1)
 
     def stop(self) -> None:
         self._process.kill()
