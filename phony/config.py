@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     consumer_group_prefix: str = "phony"
     projector_concurrency: int = Field(4, ge=1, le=64)
     projector_batch_max: int = Field(500, ge=1, le=10_000)
+    projector_attempts: int = Field(5, ge=1, le=100)
     worker_batch_max: int = Field(500, ge=1, le=10_000)
     worker_audio_commit_ms: int = Field(1000, ge=0, le=60_000)
     audio_linger_ms: int = Field(0, ge=0, le=100)

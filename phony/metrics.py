@@ -45,6 +45,7 @@ class Metrics:
     turn_latency: Histogram
     audio_hop_latency: Histogram
     projection_lag: Histogram
+    projector_parked: Counter
     consumer_lag: Gauge
     model_connect_attempts: Counter
     model_connect_failures: Counter
@@ -74,6 +75,12 @@ class Metrics:
                 "phony_projection_lag_seconds",
                 "How far behind the log an event was projected: now - event timestamp",
                 buckets=LATENCY_BUCKETS,
+                registry=r,
+            ),
+            projector_parked=Counter(
+                "phony_projector_parked",
+                "Events the read-model store refused, parked on <prefix>.parked (see phony parked)",
+                ["type"],
                 registry=r,
             ),
             consumer_lag=Gauge(

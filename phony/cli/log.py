@@ -1,4 +1,5 @@
-"""The commands that read the event log directly (not over HTTP): ``replay`` and ``rebuild``."""
+"""The commands that read the event log directly (not over HTTP): ``replay``, ``rebuild`` and
+``parked``."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from rich.console import Console
 
 from phony.cli.connect import fail
 from phony.cli.options import Json
-from phony.cli.output import stdout
+from phony.cli.output import stdout, table, when
 from phony.cli.runtime import run, settings
 from phony.cli.timeline import header, row
 
 if TYPE_CHECKING:  # the Kafka and MongoDB clients are imported when these commands run
     from phony.config import Settings
+    from phony.projections.parking import ParkedEvent
 
 app = typer.Typer()
 
@@ -122,4 +124,35 @@ def rebuild(json_summary: Json = False) -> None:
     stdout().print(
         f"rebuilt read models of [bold]{config.mongodb_db}[/] from {count} events "
         f"in {tally.seconds:.1f} s ({tally.rate:,.0f} events/s)"
+    )
+
+
+def _parked_row(e: ParkedEvent) -> list[str]:
+    place = f"{e.partition}:{e.offset}"
+    return [e.aggregate_id, str(e.seq), e.event_type, place, when(e.parked_at), str(e.attempts), e.reason]
+
+
+@app.command()
+def parked(json_lines: Json = False) -> None:
+    """List the events the read-model store refused (parked, oldest first): where each is on the log,
+    what it is and what the store said. `phony rebuild` projects them again once the store takes them."""
+    from phony.projections.parking import read_parked
+
+    config = settings(log_level=QUIET)
+
+    async def main() -> list[ParkedEvent]:
+        return [entry async for entry in read_parked(config)]
+
+    with log_errors(config):
+        entries = run(main())
+    if json_lines:
+        for entry in entries:
+            typer.echo(entry.model_dump_json())
+        return
+    if not entries:
+        stdout().print(f"no parked events ({config.topic('parked')})")
+        return
+    table(
+        ("aggregate", "seq", "event", "log place", "parked", "attempts", "reason"),
+        [_parked_row(e) for e in entries],
     )

@@ -4,10 +4,12 @@ from phony.commands.base import Command, CommandOutcome
 from phony.commands.bus import (
     CommandBus,
     CommandNotWritten,
+    CommandParked,
     CommandRejected,
     CommandTimeout,
     publish_outcome,
     tell_applied,
+    tell_parked,
 )
 from phony.commands.codec import AnyCommand, decode_command
 from phony.commands.expiry import expired
@@ -18,10 +20,12 @@ __all__ = [
     "CommandBus",
     "CommandNotWritten",
     "CommandOutcome",
+    "CommandParked",
     "CommandRejected",
     "CommandTimeout",
     "decode_command",
     "expired",
     "publish_outcome",
     "tell_applied",
+    "tell_parked",
 ]

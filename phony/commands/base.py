@@ -26,13 +26,14 @@ class Command(BaseModel):
 
 
 class CommandOutcome(BaseModel):
-    """Published on Redis once a command's last event is projected (``applied``) or the worker refused
-    it (``rejected``, with the error the REST caller should get)."""
+    """Published on Redis once a command's last event is projected (``applied``), the worker refused
+    it (``rejected``, with the error the REST caller should get), or the read-model store refused its
+    event (``parked``: it happened, its result is not readable)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     command_id: str
-    status: Literal["applied", "rejected"]
+    status: Literal["applied", "rejected", "parked"]
     aggregate_id: str
     code: str | None = None
     http_status: int | None = None

@@ -39,6 +39,15 @@ class CommandNotWritten(KafkaError):  # type: ignore[misc]  # aiokafka is untype
         self.command_id = command_id
 
 
+class CommandParked(Exception):
+    """The command is on the log and its events happened, but the read-model store refused one of
+    them: it is parked (``phony parked``), so reading the result back may not show it."""
+
+    def __init__(self, outcome: CommandOutcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
 class CommandRejected(Exception):
     """The worker refused the command; ``outcome`` carries the error for the caller."""
 
@@ -140,7 +149,8 @@ class CommandBus:
     async def execute(self, command: Command) -> CommandOutcome:
         """Send ``command`` and wait until its result is projected; raise ``CommandNotWritten`` when
         Kafka did not take it in time, ``CommandRejected`` when the worker refused it,
-        ``CommandTimeout`` when the wait for the projection exceeds its bound."""
+        ``CommandTimeout`` when the wait for the projection exceeds its bound, ``CommandParked`` when the
+        store refused to keep its result."""
         future: asyncio.Future[CommandOutcome] = asyncio.get_running_loop().create_future()
         self._waiting[command.id] = future
         try:
@@ -153,6 +163,8 @@ class CommandBus:
             self._waiting.pop(command.id, None)
         if outcome.status == "rejected":
             raise CommandRejected(outcome)
+        if outcome.status == "parked":
+            raise CommandParked(outcome)
         return outcome
 
 
@@ -171,4 +183,14 @@ async def tell_applied(redis: Redis, settings: Settings, command_id: str, aggreg
     """Tell a waiting REST call its command is applied: by the projector once the command's last
     event is projected, by the worker when the command produced no event (a no-op or a redelivery)."""
     outcome = CommandOutcome(command_id=command_id, status="applied", aggregate_id=aggregate_id)
+    await publish_outcome(redis, settings, outcome)
+
+
+async def tell_parked(
+    redis: Redis, settings: Settings, command_id: str, aggregate_id: str, reason: str
+) -> None:
+    """Tell a waiting REST call its command's event is on the log but the store refused to keep it."""
+    outcome = CommandOutcome(
+        command_id=command_id, status="parked", aggregate_id=aggregate_id, message=reason
+    )
     await publish_outcome(redis, settings, outcome)

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from phony.commands import CommandNotWritten, CommandRejected, CommandTimeout
+from phony.commands import CommandNotWritten, CommandParked, CommandRejected, CommandTimeout
 from phony.edge.asgi import HttpMiddleware
 from phony.edge.methods import allow_header
 
@@ -170,6 +170,15 @@ def install_error_handlers(app: FastAPI) -> None:
             503,
             "the request was accepted but its result was not stored in time; retry the read later",
             details={"command_id": str(exc)},
+        )
+
+    @app.exception_handler(CommandParked)
+    async def _parked(_: Request, exc: CommandParked) -> JSONResponse:
+        return error_response(
+            503,
+            "the request was carried out and is on the event log, but the read-model store refused to "
+            "keep its result (the event is parked: phony parked lists it)",
+            details={"command_id": exc.outcome.command_id, "id": exc.outcome.aggregate_id},
         )
 
     @app.exception_handler(CommandNotWritten)

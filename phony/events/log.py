@@ -29,16 +29,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Topics:
-    """The three topics, co-partitioned: same key and partition count, so partition *p* of each
-    belongs to the same worker."""
+    """The topics, co-partitioned: same key and partition count, so partition *p* of each belongs to
+    the same worker. ``parked`` holds the events the read-model store refused
+    (:mod:`phony.projections.parking`)."""
 
     commands: str
     audio: str
     events: str
+    parked: str
 
     @classmethod
     def of(cls, settings: Settings) -> Topics:
-        return cls(settings.topic("commands"), settings.topic("audio"), settings.topic("events"))
+        return cls(
+            settings.topic("commands"),
+            settings.topic("audio"),
+            settings.topic("events"),
+            settings.topic("parked"),
+        )
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -112,12 +119,14 @@ DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a setting made for
 
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     """Each topic's name and the settings it is created with (beyond its partition count): commands
-    stamped at append, audio kept for ``PHONY_AUDIO_RETENTION_MS``, events kept forever."""
+    stamped at append, audio kept for ``PHONY_AUDIO_RETENTION_MS``, events and parked events kept
+    forever."""
     topics = Topics.of(settings)
     return {
         topics.commands: COMMANDS_TOPIC_CONFIG,
         topics.audio: {"retention.ms": str(settings.audio_retention_ms)},
         topics.events: {"retention.ms": "-1"},
+        topics.parked: {"retention.ms": "-1"},
     }
 
 

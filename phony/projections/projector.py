@@ -10,11 +10,12 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from bson.errors import InvalidDocument
+from pymongo.errors import DuplicateKeyError, OperationFailure
 from redis.asyncio import Redis
 
 from phony import auth_epoch
-from phony.commands import tell_applied
+from phony.commands import tell_applied, tell_parked
 from phony.config import Settings
 from phony.events import EventEnvelope, payload_of
 from phony.events.agents import AgentCreated, AgentDeleted, AgentUpdated
@@ -142,3 +143,14 @@ class Projector:
         if event.command_id and event.command_final:
             # Also after a redelivery: a REST call may still be waiting for this command.
             await tell_applied(self._redis, self._settings, event.command_id, event.aggregate_id)
+
+    async def handle_parked(self, event: EventEnvelope, reason: str) -> None:
+        """What follows an event the store refused, once it is parked: its copy kept if the store
+        takes that (the call's event history has no gap), the live subscribers told (it happened),
+        and a waiting REST call told it cannot read its result back."""
+        with contextlib.suppress(DuplicateKeyError, OperationFailure, InvalidDocument):
+            await stored(event).insert()
+        self._memory.set(event.aggregate_id, event.seq)
+        await publish_event(self._redis, self._settings, event)
+        if event.command_id and event.command_final:
+            await tell_parked(self._redis, self._settings, event.command_id, event.aggregate_id, reason)

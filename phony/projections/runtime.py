@@ -3,6 +3,8 @@ committing a batch of events only after each of them is applied."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -20,9 +22,13 @@ from phony.events import decode
 from phony.events.log import Records, Topics, make_broker, raw_records
 from phony.in_order import each_in_order, grouped
 from phony.metrics import Metrics, broker_consumers, consumer_lag_sampler
+from phony.projections.parking import parked, reason_of, refused_by_store
 from phony.projections.projector import Projector
 
 log = logging.getLogger(__name__)
+
+# The pauses between attempts at an event the store refused (the last one repeated).
+REFUSED_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 @asynccontextmanager
@@ -31,6 +37,7 @@ async def projector_runtime(settings: Settings, redis: Redis, metrics: Metrics) 
     figures in ``metrics``."""
     broker = make_broker(settings, "projector")
     projector = Projector(settings, redis)
+    parked_topic = Topics.of(settings).parked
 
     # Batches of what the broker has, each partition's events applied in order and the partitions
     # side by side (at most PHONY_PROJECTOR_CONCURRENCY at once); one offset commit per batch, after
@@ -65,9 +72,46 @@ async def projector_runtime(settings: Settings, redis: Redis, metrics: Metrics) 
             return
         call_sid = event.aggregate_id if event.aggregate_type == "call" else event.call_sid
         with logs.bound(command_id=event.command_id, tenant_id=event.tenant_id, call_sid=call_sid):
-            await projector.handle(event)
+            for attempt in range(1, settings.projector_attempts + 1):
+                try:
+                    await projector.handle(event)
+                    break
+                except Exception as exc:
+                    # Anything else (the store or Redis out of reach) fails the batch, which comes
+                    # again: waiting for a dependency is right, skipping past it would lose the event.
+                    if not refused_by_store(exc):
+                        raise
+                    reason = reason_of(exc)
+                    if attempt == settings.projector_attempts:
+                        await park(record, event.type, reason, attempt)
+                        await projector.handle_parked(event, reason)
+                        break
+                    log.warning(
+                        "%s %d of %s refused by the store (attempt %d): %s",
+                        event.type,
+                        event.seq,
+                        event.aggregate_id,
+                        attempt,
+                        reason,
+                    )
+                    await asyncio.sleep(REFUSED_BACKOFF_S[min(attempt, len(REFUSED_BACKOFF_S)) - 1])
             metrics.projection_lag.observe(max(0.0, time.time() - event.timestamp.timestamp()))
             log.debug("%s %d of %s projected", event.type, event.seq, event.aggregate_id)
+
+    async def park(record: ConsumerRecord[Any, Any], event_type: str, reason: str, attempts: int) -> None:
+        """Keep a refused event on the parked topic (acknowledged by every replica before the batch's
+        offsets pass it)."""
+        entry = parked(record, json.loads(record.value), reason, attempts)
+        await broker.publish(entry.model_dump_json().encode(), topic=parked_topic, key=record.key)
+        metrics.projector_parked.labels(type=event_type).inc()
+        log.error(
+            "%s %d of %s parked after %d attempts: %s",
+            event_type,
+            entry.seq,
+            entry.aggregate_id,
+            attempts,
+            reason,
+        )
 
     await broker.start()
     try:

@@ -1,0 +1,107 @@
+"""Events the read-model store refuses, parked on ``<prefix>.parked`` so the projection goes on.
+
+The store refuses an event when it answers the write with an error that retrying will not mend: a
+validator an operator installed, a quota, a document over its size limit. Such an event used to be
+redelivered for ever, and every event after it on its partition waited behind it: the dashboards of
+every call on that partition froze. Now the projector tries it ``PHONY_PROJECTOR_ATTEMPTS`` times, then
+writes it to the parked topic (the event itself, where it was on the log, and the store's reason),
+commits past it and goes on. The event stays on the events topic: nothing is lost, ``phony parked``
+lists what is parked and ``phony rebuild`` projects everything again once the store takes it.
+
+An unreachable store is not a refusal: the projector waits for it for as long as it takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from bson.errors import InvalidDocument
+from pydantic import BaseModel, ConfigDict
+from pymongo.errors import OperationFailure
+
+from phony.config import Settings
+from phony.events.log import Topics
+
+# Error labels of a write the store may take if asked again (a conflict, a failover).
+RETRYABLE_LABELS = ("TransientTransactionError", "RetryableWriteError", "UnknownTransactionCommitResult")
+
+
+def refused_by_store(exc: BaseException) -> bool:
+    """Whether ``exc`` is the store refusing a write (not being out of reach, nor a passing conflict)."""
+    if isinstance(exc, InvalidDocument):  # pymongo's DocumentTooLarge is one
+        return True
+    if isinstance(exc, OperationFailure):
+        return not any(exc.has_error_label(label) for label in RETRYABLE_LABELS)
+    return False
+
+
+def reason_of(exc: BaseException) -> str:
+    """What the store said, for the parked record and the log (its error code first, when it has one)."""
+    code = getattr(exc, "code", None)
+    message = str(exc).split(", full error:")[0]
+    return (
+        f"{type(exc).__name__} {code}: {message}" if code is not None else f"{type(exc).__name__}: {message}"
+    )
+
+
+class ParkedEvent(BaseModel):
+    """A parked event: where it is on the events topic, the event as it is there, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partition: int
+    offset: int
+    event_type: str
+    aggregate_id: str
+    seq: int
+    reason: str
+    attempts: int
+    parked_at: datetime
+    event: dict[str, Any]
+
+
+def parked(
+    record: ConsumerRecord[Any, Any], event: dict[str, Any], reason: str, attempts: int
+) -> ParkedEvent:
+    return ParkedEvent(
+        partition=record.partition,
+        offset=record.offset,
+        event_type=str(event.get("type", "")),
+        aggregate_id=str(event.get("aggregate_id", "")),
+        seq=int(event.get("seq", 0)),
+        reason=reason,
+        attempts=attempts,
+        parked_at=datetime.now(UTC),
+        event=event,
+    )
+
+
+async def read_parked(settings: Settings) -> AsyncIterator[ParkedEvent]:
+    """Every parked event, oldest first per partition, up to the topic's end as of the call."""
+    topic = Topics.of(settings).parked
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        if topic not in await consumer.topics():
+            return
+        # Asked of the broker above; the consumer's metadata may not have the topic's partitions yet.
+        partitions = consumer.partitions_for_topic(topic) or range(settings.partitions)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, 0)
+            while await consumer.position(tp) < ends[tp]:
+                for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, ()):
+                    if record.offset < ends[tp] and record.value is not None:
+                        yield ParkedEvent.model_validate_json(record.value)
+    finally:
+        await consumer.stop()
