@@ -13,8 +13,9 @@ from phony.edge.context import EdgeContext
 from phony.edge.ratelimit import hit
 
 
-def get_context(connection: HTTPConnection) -> EdgeContext:
-    """The process's connections (HTTP requests and WebSockets alike)."""
+async def get_context(connection: HTTPConnection) -> EdgeContext:
+    """The process's connections (HTTP requests and WebSockets alike). Async though it awaits nothing:
+    FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop on every request."""
     ctx: EdgeContext = connection.app.state.ctx
     return ctx
 
