@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from phony.config import Settings
 from phony.sim.realtime import RealtimeSim
@@ -156,3 +157,28 @@ async def other_tenant(admin: httpx.AsyncClient) -> AsyncIterator[TenantHandle]:
     handle = await new_tenant(admin, "globex")
     async with handle.client:
         yield handle
+
+
+@pytest.fixture
+async def second_edge(
+    servers: Servers, namespace: str, sims: SimEnv, log_dir: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Another edge process of the session's deployment."""
+    edge = PhonyProcess("edge", phony_env(servers, namespace, sims))
+    edge.start(log_dir)
+    try:
+        await edge.ready()
+        async with httpx.AsyncClient(base_url=edge.url, timeout=30) as client:
+            yield client
+    finally:
+        edge.stop()
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A client of the session's Redis."""
+    client = Redis.from_url(settings.redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -36,15 +36,6 @@ async def publisher(settings: Settings, phony: PhonyProcess) -> AsyncIterator[Ev
         yield events
 
 
-@pytest.fixture(scope="module")
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 def ws_url(phony: PhonyProcess, **params: str) -> str:
     query = urlencode(params)
     return f"ws://127.0.0.1:{phony.port}/events/ws" + (f"?{query}" if query else "")

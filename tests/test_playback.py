@@ -116,15 +116,6 @@ def test_playback_channel_is_the_calls_audio_channel(settings: Settings) -> None
 
 
 @pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
 async def own(settings: Settings, redis: Redis) -> AsyncIterator[Settings]:
     """Settings whose owner keys and channels belong to this test alone (deleted afterwards)."""
     mine = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}-pb{uuid.uuid4().hex[:8]}"})

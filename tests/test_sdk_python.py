@@ -77,15 +77,6 @@ async def publisher(settings: Settings, phony: PhonyProcess) -> AsyncIterator[Ev
         yield events
 
 
-@pytest.fixture(scope="module")
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 class Reader:
     """Reads an async stream with a time limit, without cancelling it: a next event not yet come is
     kept waiting for the next read (cancelling ``anext`` would end the stream)."""
