@@ -1,28 +1,22 @@
-"""An edge remembers who an API key is while the auth epoch stays the same (phony.edge.key_cache),
-and stops the moment a change to the key or its tenant is projected, on every edge process."""
+"""An edge remembers who an API key is while the auth epoch stays the same (phony.edge.key_cache, on
+phony.edge.remembered), and stops the moment a change to the key or its tenant is projected, on every
+edge process."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from phony import auth_epoch
+from phony import epochs
 from phony.config import Settings
 from phony.edge.key_cache import KeyCache, Known
-from tests.support import PhonyProcess, Servers, SimEnv, TenantHandle, phony_env
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
+from phony.edge.remembered import Remembered
+from tests.support import TenantHandle, eventually
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ async def test_a_renewed_epoch_makes_every_remembered_key_be_looked_up_again(
     look_up = Lookups()
     await keys.resolve("a", look_up)
     await keys.resolve("b", look_up)
-    await auth_epoch.renew(redis, own_settings)
+    await epochs.renew(redis, own_settings, epochs.AUTH)
     assert await keys.resolve("a", look_up) == "principal 3"
     assert await keys.resolve("b", look_up) == "principal 4"
     assert await keys.resolve("a", look_up) == "principal 3"
@@ -67,7 +61,7 @@ async def test_an_epoch_redis_lost_matches_nothing_remembered(redis: Redis, own_
     keys: KeyCache[str] = KeyCache(redis, own_settings)
     look_up = Lookups()
     await keys.resolve("a", look_up)
-    await redis.delete(auth_epoch.epoch_key(own_settings))
+    await redis.delete(epochs.epoch_key(own_settings, epochs.AUTH))
     assert await keys.resolve("a", look_up) == "principal 2"
 
 
@@ -94,6 +88,51 @@ async def test_an_expired_key_is_looked_up_again(redis: Redis, own_settings: Set
     assert look_up.count == 2
 
 
+async def test_requests_missing_the_same_answer_share_one_look_up(
+    redis: Redis, own_settings: Settings
+) -> None:
+    pages: Remembered[str] = Remembered(redis, own_settings, capacity=10)
+    gate = asyncio.Event()
+    calls = 0
+
+    async def slow() -> str:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return f"page {calls}"
+
+    waiting = [asyncio.create_task(pages.resolve("p", "pages", slow)) for _ in range(10)]
+    await eventually(lambda: asyncio.sleep(0, calls), lambda n: n == 1)
+    gate.set()
+    assert await asyncio.gather(*waiting) == ["page 1"] * 10
+    assert calls == 1
+
+
+async def test_a_shared_look_up_that_fails_fails_its_waiters_and_is_not_remembered(
+    redis: Redis, own_settings: Settings
+) -> None:
+    pages: Remembered[str] = Remembered(redis, own_settings, capacity=10)
+    gate = asyncio.Event()
+    calls = 0
+
+    async def failing() -> str:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        raise ConnectionError("store went away")
+
+    waiting = [asyncio.create_task(pages.resolve("p", "pages", failing)) for _ in range(3)]
+    await eventually(lambda: asyncio.sleep(0, calls), lambda n: n == 1)
+    gate.set()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert [type(o) for o in outcomes] == [ConnectionError] * 3
+    gate.clear()
+    gate.set()
+    with pytest.raises(ConnectionError):
+        await pages.resolve("p", "pages", failing)
+    assert calls == 2
+
+
 async def test_without_redis_every_request_looks_its_key_up(own_settings: Settings) -> None:
     gone = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
     keys: KeyCache[str] = KeyCache(gone, own_settings)
@@ -102,21 +141,6 @@ async def test_without_redis_every_request_looks_its_key_up(own_settings: Settin
     await keys.resolve("a", look_up)
     assert look_up.count == 2
     await gone.aclose()
-
-
-@pytest.fixture
-async def second_edge(
-    servers: Servers, namespace: str, sims: SimEnv, log_dir: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Another edge process of the session's deployment."""
-    edge = PhonyProcess("edge", phony_env(servers, namespace, sims))
-    edge.start(log_dir)
-    try:
-        await edge.ready()
-        async with httpx.AsyncClient(base_url=edge.url, timeout=30) as client:
-            yield client
-    finally:
-        edge.stop()
 
 
 async def test_a_key_revoked_through_one_edge_is_refused_at_once_by_another(

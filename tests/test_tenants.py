@@ -9,7 +9,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from phony import auth_epoch
+from phony import epochs
 from phony.config import Settings
 from phony.events.log import read_log
 from phony.projections.documents import mongo_client
@@ -19,7 +19,7 @@ from tests.support import TenantHandle, eventually
 async def renew_auth_epoch(settings: Settings) -> None:
     redis = Redis.from_url(settings.redis_url)
     try:
-        await auth_epoch.renew(redis, settings)
+        await epochs.renew(redis, settings, epochs.AUTH)
     finally:
         await redis.aclose()
 

@@ -24,6 +24,7 @@ from phony.edge.media import audio_hub
 from phony.edge.methods import Options
 from phony.edge.openapi import install_error_docs
 from phony.edge.redact import redacted_server_logs
+from phony.edge.remembered import Remembered
 from phony.edge.routers import (
     agents,
     asyncapi,
@@ -41,6 +42,9 @@ from phony.edge.static import install_static
 from phony.edge.twilio_auth import TwilioSignatures
 from phony.events.log import make_broker
 from phony.metrics import Metrics
+
+# Pages of agent lists an edge process remembers (a page of 10 agents is a few kB).
+AGENT_PAGES = 2_000
 
 Companion = Callable[[EdgeContext], AbstractAsyncContextManager[object]]
 
@@ -83,6 +87,7 @@ def create_app(settings: Settings, companions: tuple[Companion, ...] = ()) -> Fa
                 leases=SocketLeases(settings, redis),
                 metrics=Metrics.create(),
                 keys=KeyCache(redis, settings),
+                agent_pages=Remembered(redis, settings, AGENT_PAGES),
             )
             for companion in companions:
                 await stack.enter_async_context(companion(ctx))

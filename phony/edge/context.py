@@ -19,6 +19,8 @@ from phony.edge.channels import ChannelHub
 from phony.edge.key_cache import KeyCache
 from phony.edge.live.hub import EventHub
 from phony.edge.live.leases import SocketLeases
+from phony.edge.remembered import Remembered
+from phony.edge.schemas.agents import AgentList
 from phony.edge.twilio_auth import TwilioSignatures
 from phony.metrics import Metrics
 
@@ -37,4 +39,5 @@ class EdgeContext:
     leases: SocketLeases  # their count per API key, across processes
     metrics: Metrics  # this process's (``phony serve``: also its worker's and projector's)
     keys: KeyCache[Principal]  # API keys accepted, while the auth epoch holds
+    agent_pages: Remembered[AgentList]  # pages of agent lists, while their tenant's agents epoch holds
     started: float = field(default_factory=time.monotonic)

@@ -14,7 +14,7 @@ from bson.errors import InvalidDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from redis.asyncio import Redis
 
-from phony import auth_epoch
+from phony import epochs
 from phony.commands import tell_applied, tell_parked
 from phony.config import Settings
 from phony.events import EventEnvelope, payload_of
@@ -136,8 +136,11 @@ class Projector:
 
     async def handle(self, event: EventEnvelope) -> None:
         applied = await apply(event, self._memory, self._tenants)
-        if event.type in KEY_CHANGES:  # also after a redelivery: the crash may have come before it
-            await auth_epoch.renew(self._redis, self._settings)
+        # Also after a redelivery: the crash may have come before the renewal.
+        if event.type in KEY_CHANGES:
+            await epochs.renew(self._redis, self._settings, epochs.AUTH)
+        if event.aggregate_type == "agent":
+            await epochs.renew(self._redis, self._settings, epochs.agents_of(event.tenant_id))
         if applied:
             await publish_event(self._redis, self._settings, event)
         if event.command_id and event.command_final:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
 
+from phony import epochs
 from phony.commands.agents import CreateAgent, DeleteAgent, UpdateAgent
 from phony.edge.deps import AgentsCaller, Ctx
 from phony.edge.errors import ApiError, responses
@@ -46,15 +47,22 @@ async def create_agent(body: AgentCreate, ctx: Ctx, caller: AgentsCaller) -> Age
 
 @router.get("/", responses=responses(422))
 async def list_agents(
+    ctx: Ctx,
     caller: AgentsCaller,
     limit: int = Query(10, ge=1, le=100),
     offset: Offset = 0,
     is_active: bool | None = None,
 ) -> AgentList:
     """The tenant's agents, oldest first (in the order their creation was recorded)."""
-    agents = await queries.agent_list(caller.tenant_id, is_active)
-    docs = await agents.page(offset, limit)
-    return AgentList(agents=[_out(d) for d in docs], total=agents.visible, limit=limit, offset=offset)
+
+    async def read() -> AgentList:
+        agents = await queries.agent_list(caller.tenant_id, is_active)
+        docs = await agents.page(offset, limit)
+        return AgentList(agents=[_out(d) for d in docs], total=agents.visible, limit=limit, offset=offset)
+
+    # Remembered until one of the tenant's agents changes (the projector renews the epoch first).
+    page = f"{caller.tenant_id}:{is_active}:{offset}:{limit}"
+    return await ctx.agent_pages.resolve(page, epochs.agents_of(caller.tenant_id), read)
 
 
 @router.get("/{agent_id}", responses=responses(404))
