@@ -1,7 +1,8 @@
 """A tenant's agent list is paged by ranges of ranks (``queries.RankedList``), which hold the agents
 in (created_at, _id) order whatever order their creations are projected in, with totals from the
 tenant's tally that never disagree with the documents. Driven through the projection code on the real
-store; the REST list over it is in test_agents.py."""
+store; the REST list over it is in test_agents.py. A batch's creations of one tenant are applied
+together when they all come after its last agent (``Projector.handle_created``), else one by one."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from redis.asyncio import Redis
 
 from phony.config import Settings
 from phony.events import EventEnvelope, new_id
 from phony.events.agents import AgentCreated, AgentDeleted, AgentSettings, AgentUpdated
 from phony.events.codec import envelope_for
 from phony.projections import queries
-from phony.projections.projector import SeqMemory, apply
+from phony.projections.projector import Projector, SeqMemory, apply
 from tests.call_events import bound_read_models
 
 START = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -112,6 +114,15 @@ async def test_a_creation_applied_again_changes_neither_the_list_nor_its_total(s
     assert await listed(tenant) == (3, ids(created))
 
 
+async def test_the_tenants_last_creation_applied_again_changes_nothing(store: None) -> None:
+    tenant = Tenant()
+    created = tenant.created(3)
+    for event in created:
+        await apply(event, SeqMemory())
+    assert not await apply(created[-1], SeqMemory())  # the one the tally says is the last
+    assert await listed(tenant) == (3, ids(created))
+
+
 async def test_deleted_and_deactivated_agents_leave_the_lists_they_no_longer_belong_to(store: None) -> None:
     tenant = Tenant()
     created = tenant.created(30)
@@ -151,3 +162,50 @@ async def test_every_page_of_a_sparse_list_is_the_slice_of_the_whole_list(store:
 
 async def test_a_tenant_without_agents_lists_none(store: None) -> None:
     assert await listed(Tenant()) == (0, [])
+
+
+@pytest.fixture
+def projector(settings: Settings, redis: Redis) -> Projector:
+    return Projector(settings, redis)
+
+
+async def test_a_batchs_creations_of_one_tenant_are_applied_together_in_creation_order(
+    store: None, projector: Projector
+) -> None:
+    tenant = Tenant()
+    first, *rest = tenant.created(20)
+    await apply(first, SeqMemory())
+    shuffled = random.Random(3).sample(rest, len(rest))
+    assert await projector.handle_created(shuffled) == shuffled
+    assert await listed(tenant) == (20, ids([first, *rest]))
+    agents = await queries.agent_list(tenant.id)
+    assert [d["rank"] for d in await agents.page(0, 100)] == list(range(1, 21))
+
+
+async def test_creations_not_all_after_the_tenants_last_agent_are_left_to_be_applied_one_by_one(
+    store: None, projector: Projector
+) -> None:
+    tenant = Tenant()
+    created = tenant.created(10)
+    await apply(created[5], SeqMemory())
+    left = created[:5] + created[6:]
+    assert await projector.handle_created(left) == []
+    assert await listed(tenant) == (1, [created[5].aggregate_id])
+    for event in left:
+        await apply(event, SeqMemory())
+    assert await listed(tenant) == (10, ids(created))
+
+
+async def test_creations_applied_before_are_left_alone_by_the_batch(
+    store: None, projector: Projector, settings: Settings, redis: Redis
+) -> None:
+    tenant = Tenant()
+    first, *rest = tenant.created(6)
+    await apply(first, SeqMemory())
+    assert await projector.handle_created(rest[:3]) == rest[:3]
+    # Redelivered with two new ones, to a projector that forgot them (a restart): nothing doubles.
+    again = Projector(settings, redis)
+    assert await again.handle_created(rest) == []
+    for event in rest:
+        await apply(event, SeqMemory())
+    assert await listed(tenant) == (6, ids([first, *rest]))
