@@ -1,7 +1,9 @@
 """An event the read-model store refuses is parked, and the projection goes on past it.
 
-The store here really refuses: a validator on the session's ``agents`` collection (as an operator's
-schema rule, a quota or a size limit would) rejects one agent name with error 121.
+The store here really refuses: a validator on the ``agents`` collection (as an operator's schema rule,
+a quota or a size limit would) rejects one agent name with error 121. It runs on a Phony of its own
+(its namespace, the session's servers), so what it leaves unprojected stays out of the session's read
+models (which a rebuild test compares with the log).
 """
 
 from __future__ import annotations
@@ -44,11 +46,44 @@ from tests.test_metrics import has, scrape, total
 REFUSED_NAME = "Refused by the store"
 
 
+@dataclass(frozen=True)
+class Apart:
+    """A ``phony serve`` of this module's own, and its settings."""
+
+    phony: PhonyProcess
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+async def apart(servers: Servers, sims: SimEnv, log_dir: Path) -> AsyncIterator[Apart]:
+    namespace = f"park{uuid.uuid4().hex[:8]}"
+    env = phony_env(servers, namespace, sims)
+    phony = PhonyProcess("serve", env)
+    phony.start(log_dir)
+    try:
+        await phony.ready()
+        yield Apart(phony, namespace_settings(servers, namespace, int(env["PHONY_PARTITIONS"])))
+    finally:
+        phony.stop()
+        await drop_namespace(servers, namespace)
+
+
 @pytest.fixture
-async def refusing_store(settings: Settings) -> AsyncIterator[None]:
-    """The session's agents collection refuses agents named :data:`REFUSED_NAME` while the test runs."""
-    client = mongo_client(settings)
-    db = client[settings.mongodb_db]
+async def tenant(apart: Apart) -> AsyncIterator[TenantHandle]:
+    """A fresh tenant of :func:`apart`'s Phony."""
+    async with httpx.AsyncClient(
+        base_url=apart.phony.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+    ) as admin:
+        handle = await new_tenant(admin)
+    async with handle.client:
+        yield handle
+
+
+@pytest.fixture
+async def refusing_store(apart: Apart) -> AsyncIterator[None]:
+    """:func:`apart`'s agents collection refuses agents named :data:`REFUSED_NAME` during the test."""
+    client = mongo_client(apart.settings)
+    db = client[apart.settings.mongodb_db]
     try:
         await db.command("collMod", "agents", validator={"name": {"$ne": REFUSED_NAME}})
         yield
@@ -79,8 +114,9 @@ async def test_a_create_whose_event_the_store_refuses_answers_503_in_the_envelop
 
 
 async def test_the_refused_event_is_parked_once_with_its_place_on_the_log_and_the_stores_reason(
-    tenant: TenantHandle, settings: Settings, refusing_store: None
+    tenant: TenantHandle, apart: Apart, refusing_store: None
 ) -> None:
+    settings = apart.settings
     agent_id = (await create_refused(tenant)).json()["error"]["details"]["id"]
     [entry] = await parked_of(settings, agent_id)
     assert (entry.event_type, entry.seq, entry.attempts) == ("agent.created", 1, settings.projector_attempts)
@@ -96,8 +132,9 @@ async def test_the_refused_event_is_parked_once_with_its_place_on_the_log_and_th
 
 
 async def test_the_projection_goes_on_past_a_parked_event(
-    tenant: TenantHandle, settings: Settings, refusing_store: None
+    tenant: TenantHandle, apart: Apart, refusing_store: None
 ) -> None:
+    settings = apart.settings
     agent_id = (await create_refused(tenant)).json()["error"]["details"]["id"]
     [entry] = await parked_of(settings, agent_id)
     # Agents until one is keyed to the parked event's partition (1 in 8 is; 200 all miss it with a
@@ -114,8 +151,9 @@ async def test_the_projection_goes_on_past_a_parked_event(
 
 
 async def test_parked_events_are_counted_in_the_metrics(
-    tenant: TenantHandle, phony: PhonyProcess, refusing_store: None
+    tenant: TenantHandle, apart: Apart, refusing_store: None
 ) -> None:
+    phony = apart.phony
     name, labels = "phony_projector_parked_total", {"type": "agent.created"}
     before = total(await scrape(phony), name, **labels)
     await create_refused(tenant)
@@ -124,8 +162,9 @@ async def test_parked_events_are_counted_in_the_metrics(
 
 
 async def test_phony_parked_lists_the_parked_events(
-    tenant: TenantHandle, settings: Settings, refusing_store: None
+    tenant: TenantHandle, apart: Apart, refusing_store: None
 ) -> None:
+    settings = apart.settings
     agent_id = (await create_refused(tenant)).json()["error"]["details"]["id"]
     listed = ok(await phony_cli("parked", "--json", env=log_env(settings)))
     mine = [ParkedEvent.model_validate_json(line) for line in listed.lines if agent_id in line]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from bson.errors import InvalidDocument
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from redis.asyncio import Redis
 
 from phony import epochs
@@ -21,10 +21,14 @@ from phony.events import EventEnvelope, payload_of
 from phony.events.agents import AgentCreated, AgentDeleted, AgentUpdated
 from phony.events.tenants import ApiKeyIssued, ApiKeyRevoked, TenantCreated, TenantUpdated
 from phony.projections import agents, calls, queries, tenants
+from phony.projections.documents import StoredEvent
 from phony.projections.fanout import publish_event
+from phony.projections.parking import refused_by_store
 from phony.projections.stored_events import stored
 
 log = logging.getLogger(__name__)
+
+DUPLICATE_KEY = 11000
 
 Handler = Callable[[EventEnvelope, Any], Awaitable[None]]
 
@@ -146,6 +150,39 @@ class Projector:
         if event.command_id and event.command_final:
             # Also after a redelivery: a REST call may still be waiting for this command.
             await tell_applied(self._redis, self._settings, event.command_id, event.aggregate_id)
+
+    async def handle_created(self, created: list[EventEnvelope]) -> list[EventEnvelope]:
+        """Apply creations of one tenant's agents from one batch together when they can be
+        (``agents.agents_created``), then what follows each; returns those applied. The rest (one
+        alone, one applied before, or creations not all after the tenant's last agent) are left to
+        :meth:`handle`, one by one, as is everything when the store refuses the group."""
+        fresh = [e for e in created if self._memory.get(e.aggregate_id) is None]
+        if len(fresh) < 2:
+            return []
+        tenant_id = fresh[0].tenant_id
+        pairs = [(e, data) for e in fresh if isinstance(data := payload_of(e), AgentCreated)]
+        try:
+            async with self._tenants.hold(tenant_id):
+                await agents.agents_created(tenant_id, pairs)
+        except (agents.NotAppended, DuplicateKeyError, BulkWriteError):
+            return []
+        except Exception as exc:
+            if refused_by_store(exc):
+                return []
+            raise
+        try:
+            await StoredEvent.insert_many([stored(e) for e in fresh], ordered=False)
+        except BulkWriteError as exc:  # a copy kept before a crash: the same copy
+            if any(error["code"] != DUPLICATE_KEY for error in exc.details["writeErrors"]):
+                raise
+        for event in fresh:
+            self._memory.set(event.aggregate_id, event.seq)
+        await epochs.renew(self._redis, self._settings, epochs.agents_of(tenant_id))
+        for event in fresh:
+            await publish_event(self._redis, self._settings, event)
+            if event.command_id and event.command_final:
+                await tell_applied(self._redis, self._settings, event.command_id, event.aggregate_id)
+        return fresh
 
     async def handle_parked(self, event: EventEnvelope, reason: str) -> None:
         """What follows an event the store refused, once it is parked: its copy kept if the store

@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 
 from phony import logs
 from phony.config import Settings
-from phony.events import decode
+from phony.events import EventEnvelope, decode
+from phony.events.agents import AgentCreated
 from phony.events.log import Records, Topics, make_broker, raw_records
 from phony.in_order import each_in_order, grouped
 from phony.metrics import Metrics, broker_consumers, consumer_lag_sampler
@@ -42,7 +43,10 @@ async def projector_runtime(settings: Settings, redis: Redis, metrics: Metrics) 
     # Batches of what the broker has, each partition's events applied in order and the partitions
     # side by side (at most PHONY_PROJECTOR_CONCURRENCY at once); one offset commit per batch, after
     # every event of it is applied (a failed batch is sought back and redelivered; applying is
-    # idempotent by seq). A commit per event was a broker round trip each.
+    # idempotent by seq). A commit per event was a broker round trip each. A batch's creations of
+    # one tenant's agents go first, together (Projector.handle_created): an agent's creation is its
+    # first event, and no other projection reads agents, so only the order among them matters, and
+    # they are ranked by (created_at, _id) whatever order they come in.
     @broker.subscriber(
         Topics.of(settings).events,
         group_id=settings.group("projector"),
@@ -56,19 +60,43 @@ async def projector_runtime(settings: Settings, redis: Redis, metrics: Metrics) 
     )
     async def on_batch(batch: Any) -> None:  # Records (see raw_records)
         assert isinstance(batch, Records)
-        partitions = grouped(batch.records, lambda record: record.partition)
         try:
+            events = [(record, decoded(record)) for record in batch.records]
+            applied = await created_together([e for _, e in events if e is not None])
+            rest = [(r, e) for r, e in events if e is None or (e.aggregate_id, e.seq) not in applied]
+            partitions = grouped(rest, lambda pair: pair[0].partition)
             await each_in_order(partitions, project, settings.projector_concurrency)
         except BaseException:
             await batch.message.nack()
             raise
         await batch.message.ack()
 
-    async def project(record: ConsumerRecord[Any, Any]) -> None:
+    def decoded(record: ConsumerRecord[Any, Any]) -> EventEnvelope | None:
         try:
-            event = decode(record.value)
+            return decode(record.value)
         except (ValidationError, LookupError, ValueError):
             log.error("undecodable event at %s:%s skipped", record.partition, record.offset)
+            return None
+
+    async def created_together(events: list[EventEnvelope]) -> set[tuple[str, int]]:
+        """The batch's agent creations applied together, a tenant's at a time: (aggregate, seq) of each."""
+        creations = grouped((e for e in events if e.type == AgentCreated.TYPE), lambda e: e.tenant_id)
+        applied: set[tuple[str, int]] = set()
+
+        async def tenant(created: list[EventEnvelope]) -> None:
+            for event in await projector.handle_created(created):
+                applied.add((event.aggregate_id, event.seq))
+                metrics.projection_lag.observe(max(0.0, time.time() - event.timestamp.timestamp()))
+
+        async with asyncio.TaskGroup() as group:
+            for created in creations:
+                if len(created) > 1:
+                    group.create_task(tenant(created))
+        return applied
+
+    async def project(pair: tuple[ConsumerRecord[Any, Any], EventEnvelope | None]) -> None:
+        record, event = pair
+        if event is None:
             return
         call_sid = event.aggregate_id if event.aggregate_type == "call" else event.call_sid
         with logs.bound(command_id=event.command_id, tenant_id=event.tenant_id, call_sid=call_sid):
