@@ -25,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.rest import pct  # noqa: E402
 from bench.support import bench_tenant, serve_process, servers_from_env  # noqa: E402
+from phony import epochs  # noqa: E402
 from phony.config import Settings  # noqa: E402
 from phony.events import EventEnvelope, envelope_for, utcnow  # noqa: E402
 from phony.events.calls import AiResponse, CallStarted, SpeechDetected  # noqa: E402
@@ -85,7 +87,10 @@ async def timed(n: int, op: Callable[[], Awaitable[None]]) -> list[float]:
 async def main(small: int, large: int, requests: int, same_tenant: bool) -> None:
     servers = servers_from_env()
     namespace = f"bench{uuid.uuid4().hex[:8]}"
-    settings = Settings(_env_file=None, mongodb_url=servers.mongodb, mongodb_db=namespace)
+    settings = Settings(
+        _env_file=None, mongodb_url=servers.mongodb, mongodb_db=namespace, topic_prefix=namespace
+    )
+    redis = Redis.from_url(servers.redis)
     log_dir = ROOT / ".services" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     phony = serve_process(servers, namespace)
@@ -116,6 +121,9 @@ async def main(small: int, large: int, requests: int, same_tenant: bool) -> None
                     assert r.status_code == 200, r.text
 
                 async def list_agents() -> None:
+                    # The edge remembers a page until one of the tenant's agents changes: renewing the
+                    # epoch (as the projector would) makes each request read the store, the cost measured.
+                    await epochs.renew(redis, settings, epochs.agents_of(tenant["id"]))
                     r = await http.get("/agents/?limit=10", headers=auth)
                     assert r.status_code == 200, r.text
 
@@ -144,6 +152,7 @@ async def main(small: int, large: int, requests: int, same_tenant: bool) -> None
         phony.stop()
         await drop_namespace(servers, namespace)
         await mongo.close()
+        await redis.aclose()
 
     where = "the measured tenant" if same_tenant else "other tenants"
     print(f"store {servers.mongodb}; extra documents belong to {where}; {requests} samples per case")
