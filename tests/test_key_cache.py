@@ -88,49 +88,50 @@ async def test_an_expired_key_is_looked_up_again(redis: Redis, own_settings: Set
     assert look_up.count == 2
 
 
+class HeldLookUp:
+    """A look-up that waits at a gate, counting how often it is asked (``fails``: it then raises)."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.calls = 0
+        self.gate = asyncio.Event()
+        self.fails = fails
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        await self.gate.wait()
+        if self.fails:
+            raise ConnectionError("store went away")
+        return f"page {self.calls}"
+
+    async def asked(self, times: int) -> None:
+        await eventually(lambda: asyncio.sleep(0, self.calls), lambda n: n == times)
+
+
 async def test_requests_missing_the_same_answer_share_one_look_up(
     redis: Redis, own_settings: Settings
 ) -> None:
     pages: Remembered[str] = Remembered(redis, own_settings, capacity=10)
-    gate = asyncio.Event()
-    calls = 0
-
-    async def slow() -> str:
-        nonlocal calls
-        calls += 1
-        await gate.wait()
-        return f"page {calls}"
-
-    waiting = [asyncio.create_task(pages.resolve("p", "pages", slow)) for _ in range(10)]
-    await eventually(lambda: asyncio.sleep(0, calls), lambda n: n == 1)
-    gate.set()
+    look_up = HeldLookUp()
+    waiting = [asyncio.create_task(pages.resolve("p", "pages", look_up)) for _ in range(10)]
+    await look_up.asked(1)
+    look_up.gate.set()
     assert await asyncio.gather(*waiting) == ["page 1"] * 10
-    assert calls == 1
+    assert look_up.calls == 1
 
 
 async def test_a_shared_look_up_that_fails_fails_its_waiters_and_is_not_remembered(
     redis: Redis, own_settings: Settings
 ) -> None:
     pages: Remembered[str] = Remembered(redis, own_settings, capacity=10)
-    gate = asyncio.Event()
-    calls = 0
-
-    async def failing() -> str:
-        nonlocal calls
-        calls += 1
-        await gate.wait()
-        raise ConnectionError("store went away")
-
-    waiting = [asyncio.create_task(pages.resolve("p", "pages", failing)) for _ in range(3)]
-    await eventually(lambda: asyncio.sleep(0, calls), lambda n: n == 1)
-    gate.set()
+    look_up = HeldLookUp(fails=True)
+    waiting = [asyncio.create_task(pages.resolve("p", "pages", look_up)) for _ in range(3)]
+    await look_up.asked(1)
+    look_up.gate.set()
     outcomes = await asyncio.gather(*waiting, return_exceptions=True)
     assert [type(o) for o in outcomes] == [ConnectionError] * 3
-    gate.clear()
-    gate.set()
     with pytest.raises(ConnectionError):
-        await pages.resolve("p", "pages", failing)
-    assert calls == 2
+        await pages.resolve("p", "pages", look_up)
+    assert look_up.calls == 2
 
 
 async def test_without_redis_every_request_looks_its_key_up(own_settings: Settings) -> None:
