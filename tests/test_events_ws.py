@@ -22,6 +22,7 @@ from websockets.frames import Close
 from phony.config import Settings
 from phony.events import envelope_for
 from phony.events.calls import LatencyMeasured
+from phony.projections.documents import mongo_client
 from phony.projections.fanout import tenant_channel
 from phony.projections.projector import SeqMemory, apply
 from tests.call_events import CallScript, EventPublisher, bound_read_models, event_publisher, projected, said
@@ -159,6 +160,25 @@ async def test_since_replays_stored_events_then_goes_live_without_gap_or_duplica
         assert await seqs_until(ws, 25) == list(range(3, 26))
         await call.add(said("caller", "after"))
         assert (await next_event(ws))["seq"] == 26
+
+
+async def test_events_of_the_call_counted_but_not_yet_stored_when_it_replays_come_live(
+    phony: PhonyProcess, tenant: TenantHandle, publisher: EventPublisher, settings: Settings
+) -> None:
+    call = CallScript(publisher, tenant.id)
+    await call.answered_call()
+    await call.add(said("caller", "before"))
+    await projected(tenant.client, call.sid, 5)
+    # As between the projector setting the call's last_seq to 6 and storing event 6's copy.
+    client = mongo_client(settings)
+    try:
+        await client[settings.mongodb_db]["calls"].update_one({"_id": call.sid}, {"$set": {"last_seq": 6}})
+    finally:
+        await client.close()
+    async with open_stream(phony, tenant.key, callSid=call.sid, since="2") as ws:
+        assert await seqs_until(ws, 5) == [3, 4, 5]
+        await call.add(said("caller", "stored now"))  # event 6, stored and published
+        assert (await next_event(ws))["seq"] == 6
 
 
 async def test_event_delivered_twice_is_sent_once(

@@ -94,11 +94,16 @@ class EventSocket:
         doc = await queries.call(sid, "last_seq").first()
         last = int(doc["last_seq"]) if doc is not None else 0
         start = self._request.since if self._request.since is not None else last
+        sent = start
         for batch_start in range(start, last, REPLAY_BATCH):
             # In batches: a long call's history is not held in memory (or asked for) all at once.
             for event in await read_events(sid, batch_start, min(last, batch_start + REPLAY_BATCH)):
                 await self._ws.send_text(LiveEvent.of(event).text)
-        self._order.mark(sid, max(start, last))
+                sent = event.seq
+        # What was sent, not ``last``: the projector sets the call's last_seq before it stores the
+        # event's copy, so the newest events may not be readable yet; they come live (each is
+        # published once stored), and marking them sent would drop them.
+        self._order.mark(sid, sent)
 
     async def _run(self, sub: Subscription) -> Close | None:
         tasks = [
