@@ -14,14 +14,16 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from pymongo.errors import OperationFailure
 
 from phony.config import Settings
-from phony.events.log import partition_for, read_log
+from phony.events.log import Topics, partition_for, read_log
 from phony.projections.documents import mongo_client
 from phony.projections.parking import ParkedEvent, read_parked, refused_by_store
 from tests.conftest import new_tenant
@@ -172,6 +174,25 @@ async def test_phony_parked_lists_the_parked_events(
     table = ok(await phony_cli("parked", env=log_env(settings)))
     assert agent_id in table.out
     assert "Document failed validation" in table.out
+
+
+async def test_an_event_parked_twice_is_listed_once(
+    tenant: TenantHandle, apart: Apart, refusing_store: None
+) -> None:
+    settings = apart.settings
+    agent_id = (await create_refused(tenant)).json()["error"]["details"]["id"]
+    [entry] = await parked_of(settings, agent_id)
+    # As a batch redelivered after parking one of its events writes it again.
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        again = entry.model_copy(update={"parked_at": entry.parked_at + timedelta(seconds=1)})
+        await producer.send_and_wait(
+            Topics.of(settings).parked, again.model_dump_json().encode(), key=agent_id.encode()
+        )
+    finally:
+        await producer.stop()
+    assert await parked_of(settings, agent_id) == [entry]
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,18 @@ def parked(
 
 
 async def read_parked(settings: Settings) -> AsyncIterator[ParkedEvent]:
-    """Every parked event, oldest first per partition, up to the topic's end as of the call."""
+    """Every parked event once, oldest first per partition, up to the topic's end as of the call.
+
+    Parking is at least once (a batch that fails after parking one of its events is redelivered and
+    parks it again), so an event is told by its place on the events topic, the first record of it kept."""
+    seen: set[tuple[int, int]] = set()
+    async for entry in _parked_records(settings):
+        if (entry.partition, entry.offset) not in seen:
+            seen.add((entry.partition, entry.offset))
+            yield entry
+
+
+async def _parked_records(settings: Settings) -> AsyncIterator[ParkedEvent]:
     topic = Topics.of(settings).parked
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
