@@ -14,7 +14,7 @@ from rich.console import Console
 
 from phony.cli.connect import fail
 from phony.cli.options import Json
-from phony.cli.output import stdout, table, when
+from phony.cli.output import details, stdout
 from phony.cli.runtime import run, settings
 from phony.cli.timeline import header, row
 
@@ -127,11 +127,6 @@ def rebuild(json_summary: Json = False) -> None:
     )
 
 
-def _parked_row(e: ParkedEvent) -> list[str]:
-    place = f"{e.partition}:{e.offset}"
-    return [e.aggregate_id, str(e.seq), e.event_type, place, when(e.parked_at), str(e.attempts), e.reason]
-
-
 @app.command()
 def parked(json_lines: Json = False) -> None:
     """List the events the read-model store refused (parked, oldest first): where each is on the log,
@@ -152,7 +147,13 @@ def parked(json_lines: Json = False) -> None:
     if not entries:
         stdout().print(f"no parked events ({config.topic('parked')})")
         return
-    table(
-        ("aggregate", "seq", "event", "log place", "parked", "attempts", "reason"),
-        [_parked_row(e) for e in entries],
-    )
+    for e in entries:  # one block each: the store's reason is too long for a table's column
+        details(
+            f"{e.event_type} {e.seq} of {e.aggregate_id}",
+            [
+                ("log place", f"{config.topic('events')} partition {e.partition} offset {e.offset}"),
+                ("parked", e.parked_at),
+                ("attempts", e.attempts),
+                ("reason", e.reason),
+            ],
+        )
