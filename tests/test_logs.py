@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
+from phony.commands.agents import CreateAgent
+from phony.commands.calls import EndCall, PlaceCall, RegisterOutboundCall, call_sid_of
+from phony.commands.tenants import CreateTenant
 from phony.config import Settings
+from phony.events.agents import AgentSettings
 from phony.sim.twilio import TwilioSim
 from tests.calls import ring, wait_for_event
 from tests.deployment import tenant_on
@@ -139,3 +143,14 @@ async def test_json_logs_are_quiet_carry_the_call_and_follow_a_command(
             x for x in lines(process) if x["logger"].startswith(("aiokafka", "faststream", "phony.kafka"))
         ]
         assert all(x["level"] in ("WARNING", "ERROR", "CRITICAL") for x in chatter), chatter
+
+
+def test_a_commands_log_lines_name_the_call_only_for_a_live_calls_commands() -> None:
+    settings = AgentSettings(name="a", system_prompt="p", voice="alloy", model="m")
+    place = {"agent_id": "agent_1", "agent": settings, "to": "+15551234567", "from": "+15557654321"}
+    assert call_sid_of(EndCall(tenant_id="t", aggregate_id="CA1")) == "CA1"
+    assert call_sid_of(RegisterOutboundCall(tenant_id="t", aggregate_id="CA2", **place)) == "CA2"
+    # Keyed by a request id until Twilio answers with the call's SID.
+    assert call_sid_of(PlaceCall(tenant_id="t", aggregate_id="req_1", **place)) is None
+    assert call_sid_of(CreateTenant(tenant_id="t", aggregate_id="t", name="Acme")) is None
+    assert call_sid_of(CreateAgent(tenant_id="t", aggregate_id="agent_1", settings=settings)) is None

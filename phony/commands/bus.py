@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from phony import logs
 from phony.commands.base import Command, CommandOutcome
+from phony.commands.calls import call_sid_of
 from phony.commands.expiry import expired, with_deadline
 from phony.config import Settings
 from phony.events.log import Topics
@@ -169,8 +170,7 @@ class CommandBus:
 
 
 def _sent(command: Command) -> None:
-    call_sid = command.aggregate_id if type(command).__module__ == "phony.commands.calls" else None
-    with logs.bound(command_id=command.id, tenant_id=command.tenant_id, call_sid=call_sid):
+    with logs.bound(command_id=command.id, tenant_id=command.tenant_id, call_sid=call_sid_of(command)):
         log.debug("%s %s sent for %s", type(command).__name__, command.id, command.aggregate_id)
 
 

@@ -144,3 +144,11 @@ LiveCallCommand = (
 """The commands of a call's own aggregate (keyed by its CallSid): what the call's actor decides on."""
 CALL_COMMANDS_UNION = PlaceCall | LiveCallCommand
 CallCommand = CALL_COMMANDS_UNION
+
+
+def call_sid_of(command: Command) -> str | None:
+    """The CallSid ``command`` is about (for log context): a live call's command's key; ``None`` for
+    other aggregates' commands and for ``PlaceCall`` (keyed by a request id until Twilio answers)."""
+    if isinstance(command, CALL_COMMANDS) and not isinstance(command, PlaceCall):
+        return command.aggregate_id
+    return None

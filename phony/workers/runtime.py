@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from phony import logs
 from phony.commands import AnyCommand, decode_command
 from phony.commands.audio import AudioFrame
+from phony.commands.calls import call_sid_of
 from phony.commands.expiry import expired
 from phony.config import Settings
 from phony.events.log import Records, Topics, make_broker, raw_records
@@ -182,8 +183,7 @@ async def worker_runtime(
         await each_in_order(grouped(commands, lambda c: c.aggregate_id), handle_command)
 
     async def handle_command(command: AnyCommand) -> None:
-        call_sid = None if isinstance(command, ADMIN_COMMANDS) else command.aggregate_id
-        with logs.bound(command_id=command.id, tenant_id=command.tenant_id, call_sid=call_sid):
+        with logs.bound(command_id=command.id, tenant_id=command.tenant_id, call_sid=call_sid_of(command)):
             log.debug("%s %s for %s", type(command).__name__, command.id, command.aggregate_id)
             if isinstance(command, ADMIN_COMMANDS):
                 await admin.handle(command)
