@@ -7,17 +7,14 @@ SecantusDB as it starts by default beside SecantusDB as scripts/services.sh runs
 For each server and kind of write (a plain insert, an insert with ``j: true``, an insert in a
 transaction, as the projector writes an agent and its tally), it times ``--writes`` writes one after
 another, SIGKILLs the server by PID right after the last acknowledgement, starts it again on the same
-data and counts what is there. Each server runs on a free port with a data directory of its own under
-a temporary directory, and is stopped by PID at the end.
+data and counts what is there. Each server (tests.support.SecantusServer) runs on a free port with a
+data directory of its own under a temporary directory, and is stopped by PID at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,38 +25,21 @@ from typing import Any
 from pymongo import MongoClient, WriteConcern
 
 ROOT = Path(__file__).resolve().parents[1]
-SECANTUSD = ROOT / ".services" / "secantus" / "venv" / "bin" / "secantusd-py"
-SETUPS = {
-    "default": ["--host", "127.0.0.1", "--standalone", "--log-level", "WARNING"],
-    "services.sh": ["--config", str(ROOT / "scripts" / "secantusd.toml")],
+sys.path.insert(0, str(ROOT))
+
+from tests.support import SECANTUSD, SECANTUSD_CONFIG, SecantusServer  # noqa: E402
+
+SETUPS: dict[str, tuple[str, ...]] = {
+    "default": ("--host", "127.0.0.1", "--standalone", "--log-level", "WARNING"),
+    "services.sh": SECANTUSD_CONFIG,
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, flags: list[str], data: Path) -> None:
-        self.flags, self.data, self.port = flags, data, free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> MongoClient[dict[str, Any]]:
-        args = [str(SECANTUSD), *self.flags, "--port", str(self.port), "--storage-path", str(self.data)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client: MongoClient[dict[str, Any]] = MongoClient(
-            f"mongodb://127.0.0.1:{self.port}", serverSelectionTimeoutMS=30_000
-        )
-        client.admin.command("ping")
-        return client
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+def connected(server: SecantusServer) -> MongoClient[dict[str, Any]]:
+    """A client of ``server``, once it answers."""
+    client: MongoClient[dict[str, Any]] = MongoClient(server.url, serverSelectionTimeoutMS=30_000)
+    client.admin.command("ping")
+    return client
 
 
 Write = Callable[[MongoClient[dict[str, Any]], int], None]
@@ -85,12 +65,13 @@ def transaction(client: MongoClient[dict[str, Any]], i: int) -> None:
 WRITES: dict[str, Write] = {"insert": plain, "insert j:true": journaled, "transaction j:true": transaction}
 
 
-def trial(flags: list[str], write: Write, writes: int, home: Path) -> tuple[float, int]:
+def trial(flags: tuple[str, ...], write: Write, writes: int, home: Path) -> tuple[float, int]:
     """ms a write, and how many of ``writes`` acknowledged writes a SIGKILL right after left."""
     shutil.rmtree(home, ignore_errors=True)
-    server = Server(flags, home)
+    server = SecantusServer(home, flags)
     try:
-        client = server.start()
+        server.start()
+        client = connected(server)
         client.bench.docs.insert_one({"_id": -1})  # the collection exists before the clock starts
         time.sleep(1)
         began = time.perf_counter()
@@ -99,7 +80,8 @@ def trial(flags: list[str], write: Write, writes: int, home: Path) -> tuple[floa
         per_write = (time.perf_counter() - began) / writes * 1000
         server.kill()
         client.close()
-        client = server.start()
+        server.start()
+        client = connected(server)
         kept = client.bench.docs.count_documents({"_id": {"$gte": 0}})
         client.close()
         return per_write, kept

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -105,6 +106,35 @@ class PhonyProcess:
         if self.log_path is None or not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+SECANTUSD = ROOT / ".services" / "secantus" / "venv" / "bin" / "secantusd-py"
+# SecantusDB as scripts/services.sh runs it; its own defaults are the other flags bench/durability.py tries.
+SECANTUSD_CONFIG = ("--config", str(ROOT / "scripts" / "secantusd.toml"))
+
+
+class SecantusServer:
+    """A SecantusDB server of its own (a free port, a data directory), started with ``flags`` and
+    SIGKILLed by PID; started again on the same port and data."""
+
+    def __init__(self, data: Path, flags: tuple[str, ...] = SECANTUSD_CONFIG) -> None:
+        self.port = free_port()
+        self.url = f"mongodb://127.0.0.1:{self.port}"
+        self._data = data
+        self._flags = flags
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [str(SECANTUSD), *self._flags, "--port", str(self.port), "--storage-path", str(self._data)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ models (which a rebuild test compares with the log).
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -29,15 +27,14 @@ from phony.projections.parking import ParkedEvent, read_parked, refused_by_store
 from tests.conftest import new_tenant
 from tests.support import (
     ADMIN_KEY,
-    ROOT,
     PhonyProcess,
+    SecantusServer,
     Servers,
     SimEnv,
     TenantHandle,
     agent_body,
     drop_namespace,
     eventually,
-    free_port,
     namespace_settings,
     phony_env,
     unique_number,
@@ -210,38 +207,9 @@ def test_only_what_the_store_refuses_is_parked_not_what_may_pass(error: Exceptio
     assert refused_by_store(error) is refused
 
 
-SECANTUSD = ROOT / ".services" / "secantus" / "venv" / "bin" / "secantusd-py"
-SECANTUSD_CONFIG = ROOT / "scripts" / "secantusd.toml"  # as scripts/services.sh runs it
-
-
-class OwnStore:
-    """A SecantusDB server of the test's own (port, data directory), to kill and start again."""
-
-    def __init__(self, data: Path) -> None:
-        self.port = free_port()
-        self.url = f"mongodb://127.0.0.1:{self.port}"
-        self._data = data
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                *(str(SECANTUSD), "--config", str(SECANTUSD_CONFIG)),
-                *("--port", str(self.port), "--storage-path", str(self._data)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-
 @pytest.fixture
-def own_store(tmp_path: Path) -> Iterator[OwnStore]:
-    store = OwnStore(tmp_path / "store")
+def own_store(tmp_path: Path) -> Iterator[SecantusServer]:
+    store = SecantusServer(tmp_path / "store")
     store.start()
     yield store
     store.kill()
@@ -249,7 +217,7 @@ def own_store(tmp_path: Path) -> Iterator[OwnStore]:
 
 @dataclass
 class OnOwnStore:
-    """A ``phony serve`` in a namespace of its own on :class:`OwnStore`, and a tenant of it."""
+    """A ``phony serve`` in a namespace of its own on the test's own store, and a tenant of it."""
 
     phony: PhonyProcess
     settings: Settings
@@ -269,7 +237,7 @@ class OnOwnStore:
 
 @pytest.fixture
 async def on_own_store(
-    servers: Servers, sims: SimEnv, log_dir: Path, own_store: OwnStore
+    servers: Servers, sims: SimEnv, log_dir: Path, own_store: SecantusServer
 ) -> AsyncIterator[OnOwnStore]:
     namespace = f"park{uuid.uuid4().hex[:8]}"
     # A wait for a result longer than an outage, so a create answers 201 once the store is back.
@@ -293,7 +261,7 @@ async def on_own_store(
 
 
 async def test_read_models_the_store_acknowledged_survive_its_sigkill(
-    on_own_store: OnOwnStore, own_store: OwnStore
+    on_own_store: OnOwnStore, own_store: SecantusServer
 ) -> None:
     created = [(await on_own_store.create()).json()["id"] for _ in range(3)]
     own_store.kill()
@@ -305,7 +273,7 @@ async def test_read_models_the_store_acknowledged_survive_its_sigkill(
 
 
 async def test_a_store_out_of_reach_is_waited_for_and_nothing_is_parked(
-    on_own_store: OnOwnStore, own_store: OwnStore
+    on_own_store: OnOwnStore, own_store: SecantusServer
 ) -> None:
     # The edge remembers the key once it has been used (the store is not asked again while it is down).
     assert (await on_own_store.create()).status_code == 201
