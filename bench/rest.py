@@ -31,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import bench_tenant, floor_process, serve_process, servers_from_env  # noqa: E402
+from bench.support import FloorProcess, bench_tenant, serve_process, servers_from_env  # noqa: E402
 from phony.config import Settings  # noqa: E402
 from phony.projections import queries  # noqa: E402
 from phony.projections.documents import mongo_client  # noqa: E402
@@ -78,7 +78,7 @@ async def main(requests: int) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
     phony = serve_process(servers, namespace)
     phony.start(log_dir)
-    floor = floor_process()
+    floor = FloorProcess()
     mongo = mongo_client(Settings(_env_file=None, mongodb_url=servers.mongodb))
     baseline_db = mongo[f"{namespace}_baseline"]["agents"]
     phony_db = mongo[phony_env(servers, namespace)["PHONY_MONGODB_DB"]]

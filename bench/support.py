@@ -85,10 +85,6 @@ class FloorProcess:
         self._process.wait(timeout=10)
 
 
-def floor_process() -> FloorProcess:
-    return FloorProcess()
-
-
 @dataclass(frozen=True)
 class BenchTenant:
     id: str

@@ -15,6 +15,7 @@ update finds the values it would set).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -136,10 +137,10 @@ async def agents_created(tenant_id: str, created: Sequence[tuple[EventEnvelope, 
     tenant's last agent (else ``NotAppended``, and nothing changed: they are for :func:`agent_created`
     one by one), which is how creations made at nearly the same time on different partitions reach a
     projector in one batch; 32 of them were 32 transactions taking turns for the tally."""
-    ordered = sorted(created, key=lambda c: (_place(c[0])["created_at"], c[0].aggregate_id))
-    change = {"ranked": len(ordered), "active": 0, "inactive": 0}
+    ordered = sorted(created, key=lambda c: (_as_stored(c[0].timestamp), c[0].aggregate_id))
+    change = Counter({"ranked": len(ordered)})
     for _, data in ordered:
-        change["active" if data.settings.is_active else "inactive"] += 1
+        change.update(_counted(data.settings.is_active, 1))
     first, last = _place(ordered[0][0]), _place(ordered[-1][0])
 
     async def work(session: AsyncClientSession) -> None:
