@@ -140,16 +140,21 @@ class Projector:
 
     async def handle(self, event: EventEnvelope) -> None:
         applied = await apply(event, self._memory, self._tenants)
-        # Also after a redelivery: the crash may have come before the renewal.
-        if event.type in KEY_CHANGES:
-            await epochs.renew(self._redis, self._settings, epochs.AUTH)
-        if event.aggregate_type == "agent":
-            await epochs.renew(self._redis, self._settings, epochs.agents_of(event.tenant_id))
-        if applied:
-            await publish_event(self._redis, self._settings, event)
-        if event.command_id and event.command_final:
-            # Also after a redelivery: a REST call may still be waiting for this command.
-            await tell_applied(self._redis, self._settings, event.command_id, event.aggregate_id)
+        await self._followed([event], applied)
+
+    async def _followed(self, events: list[EventEnvelope], applied: bool) -> None:
+        """What follows applying ``events``, also after a redelivery (the crash may have come before
+        it): the epochs of what they change renewed (each once), then each published if ``applied``,
+        and a REST call waiting for its command told."""
+        changed = {epochs.AUTH for e in events if e.type in KEY_CHANGES}
+        changed |= {epochs.agents_of(e.tenant_id) for e in events if e.aggregate_type == "agent"}
+        for name in sorted(changed):
+            await epochs.renew(self._redis, self._settings, name)
+        for event in events:
+            if applied:
+                await publish_event(self._redis, self._settings, event)
+            if event.command_id and event.command_final:
+                await tell_applied(self._redis, self._settings, event.command_id, event.aggregate_id)
 
     async def handle_created(self, created: list[EventEnvelope]) -> list[EventEnvelope]:
         """Apply creations of one tenant's agents from one batch together when they can be
@@ -177,11 +182,7 @@ class Projector:
                 raise
         for event in fresh:
             self._memory.set(event.aggregate_id, event.seq)
-        await epochs.renew(self._redis, self._settings, epochs.agents_of(tenant_id))
-        for event in fresh:
-            await publish_event(self._redis, self._settings, event)
-            if event.command_id and event.command_final:
-                await tell_applied(self._redis, self._settings, event.command_id, event.aggregate_id)
+        await self._followed(fresh, applied=True)
         return fresh
 
     async def handle_parked(self, event: EventEnvelope, reason: str) -> None:
