@@ -188,9 +188,26 @@ async def read_log(
 ) -> AsyncIterator[LoggedEvent]:
     """Replay the events topic up to its end as of the call: everything, some partitions, or the
     events of one aggregate (reading only the partition its key maps to). Events come upcast."""
-    topic = Topics.of(settings).events
     if aggregate_id is not None:
         partitions = [partition_for(aggregate_id, settings.partitions)]
+    topic = Topics.of(settings).events
+    async for record in read_topic(settings, topic, partitions=partitions, from_offsets=from_offsets):
+        event = decode(record.value)
+        if aggregate_id is None or event.aggregate_id == aggregate_id:
+            yield LoggedEvent(record.partition, record.offset, event)
+
+
+async def read_topic(
+    settings: Settings,
+    topic: str,
+    *,
+    partitions: list[int] | None = None,
+    from_offsets: dict[int, int] | None = None,
+    missing_ok: bool = False,
+) -> AsyncIterator[ConsumerRecord[Any, Any]]:
+    """The records of ``topic`` (or of some of its partitions, each from its offset in
+    ``from_offsets``, else 0) up to its end as of the call, tombstones left out; with ``missing_ok``,
+    none when the topic does not exist (else the broker is asked for it as it is)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         enable_auto_commit=False,
@@ -202,7 +219,10 @@ async def read_log(
     )
     await consumer.start()
     try:
+        if missing_ok and topic not in await consumer.topics():
+            return
         if partitions is None:
+            # The consumer's metadata may not have a topic made a moment ago: its partitions are ours.
             partitions = sorted(consumer.partitions_for_topic(topic) or range(settings.partitions))
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
@@ -215,13 +235,8 @@ async def read_log(
             batch = await consumer.getmany(*pending, timeout_ms=1000)
             for tp, records in batch.items():
                 for record in records:
-                    if record.offset >= ends[tp]:
-                        continue
-                    if record.value is None:
-                        continue
-                    event = decode(record.value)
-                    if aggregate_id is None or event.aggregate_id == aggregate_id:
-                        yield LoggedEvent(tp.partition, record.offset, event)
+                    if record.offset < ends[tp] and record.value is not None:
+                        yield record
             for tp in list(pending):
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)

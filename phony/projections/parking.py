@@ -17,13 +17,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
 from bson.errors import InvalidDocument
 from pydantic import BaseModel, ConfigDict
 from pymongo.errors import OperationFailure
 
 from phony.config import Settings
-from phony.events.log import Topics
+from phony.events.log import Topics, read_topic
 
 # Error labels of a write the store may take if asked again (a conflict, a failover).
 RETRYABLE_LABELS = ("TransientTransactionError", "RetryableWriteError", "UnknownTransactionCommitResult")
@@ -85,34 +85,9 @@ async def read_parked(settings: Settings) -> AsyncIterator[ParkedEvent]:
     Parking is at least once (a batch that fails after parking one of its events is redelivered and
     parks it again), so an event is told by its place on the events topic, the first record of it kept."""
     seen: set[tuple[int, int]] = set()
-    async for entry in _parked_records(settings):
+    topic = Topics.of(settings).parked  # a deployment that never started since parking began has none
+    async for record in read_topic(settings, topic, missing_ok=True):
+        entry = ParkedEvent.model_validate_json(record.value)
         if (entry.partition, entry.offset) not in seen:
             seen.add((entry.partition, entry.offset))
             yield entry
-
-
-async def _parked_records(settings: Settings) -> AsyncIterator[ParkedEvent]:
-    topic = Topics.of(settings).parked
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        if topic not in await consumer.topics():
-            return
-        # Asked of the broker above; the consumer's metadata may not have the topic's partitions yet.
-        partitions = consumer.partitions_for_topic(topic) or range(settings.partitions)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        for tp in tps:
-            consumer.seek(tp, 0)
-            while await consumer.position(tp) < ends[tp]:
-                for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, ()):
-                    if record.offset < ends[tp] and record.value is not None:
-                        yield ParkedEvent.model_validate_json(record.value)
-    finally:
-        await consumer.stop()
