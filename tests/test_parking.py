@@ -100,6 +100,12 @@ async def create_refused(tenant: TenantHandle) -> httpx.Response:
     return await tenant.client.post("/agents/", json=body)
 
 
+async def refused_agent(tenant: TenantHandle) -> str:
+    """The id of an agent whose creation the store refused (its event parked)."""
+    agent_id: str = (await create_refused(tenant)).json()["error"]["details"]["id"]
+    return agent_id
+
+
 async def test_a_create_whose_event_the_store_refuses_answers_503_in_the_envelope(
     tenant: TenantHandle, refusing_store: None
 ) -> None:
@@ -116,7 +122,7 @@ async def test_the_refused_event_is_parked_once_with_its_place_on_the_log_and_th
     tenant: TenantHandle, apart: Apart, refusing_store: None
 ) -> None:
     settings = apart.settings
-    agent_id = (await create_refused(tenant)).json()["error"]["details"]["id"]
+    agent_id = await refused_agent(tenant)
     [entry] = await parked_of(settings, agent_id)
     assert (entry.event_type, entry.seq, entry.attempts) == ("agent.created", 1, settings.projector_attempts)
     assert "121" in entry.reason
@@ -134,7 +140,7 @@ async def test_the_projection_goes_on_past_a_parked_event(
     tenant: TenantHandle, apart: Apart, refusing_store: None
 ) -> None:
     settings = apart.settings
-    agent_id = (await create_refused(tenant)).json()["error"]["details"]["id"]
+    agent_id = await refused_agent(tenant)
     [entry] = await parked_of(settings, agent_id)
     # Agents until one is keyed to the parked event's partition (1 in 4 is, on this Phony's 4
     # partitions; 200 all miss it with a chance of 1e-25): its event comes after the parked one there,
@@ -165,7 +171,7 @@ async def test_phony_parked_lists_the_parked_events(
     tenant: TenantHandle, apart: Apart, refusing_store: None
 ) -> None:
     settings = apart.settings
-    agent_id = (await create_refused(tenant)).json()["error"]["details"]["id"]
+    agent_id = await refused_agent(tenant)
     listed = ok(await phony_cli("parked", "--json", env=log_env(settings)))
     mine = [ParkedEvent.model_validate_json(line) for line in listed.lines if agent_id in line]
     assert [(p.aggregate_id, p.event_type) for p in mine] == [(agent_id, "agent.created")]
@@ -178,7 +184,7 @@ async def test_an_event_parked_twice_is_listed_once(
     tenant: TenantHandle, apart: Apart, refusing_store: None
 ) -> None:
     settings = apart.settings
-    agent_id = (await create_refused(tenant)).json()["error"]["details"]["id"]
+    agent_id = await refused_agent(tenant)
     [entry] = await parked_of(settings, agent_id)
     # As a batch redelivered after parking one of its events writes it again.
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
